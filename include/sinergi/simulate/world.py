@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sinergi.simulate import damage, names, nik
 from sinergi.simulate.config import SimulationConfig
-from sinergi.simulate.geography import Geography, Region
+from sinergi.simulate.geography import Geography, Region, bare_regency_name
 from sinergi.simulate.ids import IdSequence
 from sinergi.simulate.programs import (
     KEMENDES_ACTIVITIES,
@@ -290,7 +290,7 @@ class World:
             "nik": nik_value,
             "nama": names.registry_variant(person.name, rng, self.rates.name_variant),
             "jenis_kelamin": "P" if person.is_female else "L",
-            "tempat_lahir": _bare_regency_name(regency.name),
+            "tempat_lahir": bare_regency_name(regency.name),
             "tanggal_lahir": person.birth_date.isoformat(),
             "kode_desa_asal": village_code,
             "negara_penempatan": weighted(rng, COUNTRIES),
@@ -540,7 +540,7 @@ class World:
             nik_cell = damage.excel_numeric_nik(nik_value)
             kind = "excel_numeric"
         name = names.registry_variant(person.name, rng, self.rates.name_variant)
-        name = names.to_mixed_case(names.add_title(name, rng, self.rates.title_attached * 3))
+        name = names.to_mixed_case(names.add_title(name, rng, self.rates.title_attached * 3, person.is_female))
         if rng.random() < self.rates.birth_date_missing:
             birth_cell: str | None = None
         elif rng.random() < self.rates.parekraf_text_birth_date:
@@ -608,7 +608,7 @@ class World:
             else:
                 name = f"KOPERASI {kind.upper()} {local.choice(COOP_WORDS)} {local.choice(COOP_WORDS)}"
                 if local.random() < 0.2:  # names can hold commas: quoting must survive them
-                    regency = _bare_regency_name(self.geo.regency_of(village).name)
+                    regency = bare_regency_name(self.geo.regency_of(village).name)
                     name += f", CABANG {regency}"
             coop = Cooperative(
                 nomor_induk=self.ids["koperasi"].next(),
@@ -768,13 +768,6 @@ class World:
                 gone = EnrollmentState(program.category, activity.start, activity.end, True)
                 versions.append(Version(at, cancelled, (gone,)))
             yield activity, versions
-
-
-def _bare_regency_name(name: str) -> str:
-    for prefix in ("KABUPATEN ", "KOTA "):
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
 
 
 # What people take part in, by weight: "<ministry>:<programme code>".

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -118,20 +119,28 @@ def write_parekraf(path: Path, logical_date: date, rows: Sequence[dict]) -> int:
     sheet.append(["Jumlah", len(rows)])
     raw = io.BytesIO()
     workbook.save(raw)
-    path.write_bytes(_normalise_zip(raw.getvalue()))
+    path.write_bytes(_normalise_zip(raw.getvalue(), fixed))
     return len(rows)
 
 
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip with fixed entry dates: openpyxl stamps the wall clock into each entry."""
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _normalise_zip(data: bytes, modified: datetime) -> bytes:
+    """Make a workbook reproducible: openpyxl stamps the wall clock into each zip entry and
+    into the document's `modified` property at save time, whatever was set before."""
     source = zipfile.ZipFile(io.BytesIO(data))
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
