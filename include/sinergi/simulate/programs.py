@@ -19,9 +19,7 @@ class Program:
 
 KP2MI_PROGRAMS = {
     "MC-KWU": Program("KP2MI", "MC-KWU", "Pelatihan Kewirausahaan Migran Center", "training"),
-    "PURNA-KWU": Program(
-        "KP2MI", "PURNA-KWU", "Pelatihan Kewirausahaan PMI Purna", "training"
-    ),
+    "PURNA-KWU": Program("KP2MI", "PURNA-KWU", "Pelatihan Kewirausahaan PMI Purna", "training"),
     "KUR-PMI": Program("KP2MI", "KUR-PMI", "Kredit Usaha Rakyat PMI", "financing"),
     "MC-BHS": Program(
         "KP2MI", "MC-BHS", "Pelatihan Bahasa Pra-Penempatan Migran Center", "training"

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -174,7 +176,8 @@ class Simulator:
                  participant.nik_recorded or "", participant.nik_damage or "", int(nik_valid)]
             )  # fmt: skip
             cancelled = (
-                activity.cancelled_at is not None and activity.cancelled_at.date() <= self.config.end
+                activity.cancelled_at is not None
+                and activity.cancelled_at.date() <= self.config.end
             )
             state = EnrollmentState(
                 _activity_category(activity), activity.start, activity.end, cancelled
@@ -265,9 +268,7 @@ class Simulator:
             record_id = fields_or_id
         else:
             record_id = fields_or_id.get(RECORD_ID_FIELD[source])
-        self._invalid_rows.append(
-            [source, night.isoformat(), record_id or "", reason, person_id]
-        )
+        self._invalid_rows.append([source, night.isoformat(), record_id or "", reason, person_id])
         self.summary.invalid_rows += 1
 
     def _take_member(self, record: SourceRecord) -> None:
@@ -306,26 +307,28 @@ class Simulator:
         order = sorted(range(len(self._kemenkop_slots)), key=self._kemenkop_slots.__getitem__)
         current: list[bytes | None] = [None] * len(self._kemenkop_slots)
         (self.out / "api").mkdir(exist_ok=True)
-        api_files = {
-            source: open(self.out / "api" / f"{source}.jsonl", "w", encoding="utf-8")
-            for source in API_SOURCES
-        }
-        try:
+        api_rows = dict.fromkeys(API_SOURCES, 0)
+        with ExitStack() as files:
+            api_files = {
+                source: files.enter_context(
+                    open(self.out / "api" / f"{source}.jsonl", "w", encoding="utf-8")
+                )
+                for source in API_SOURCES
+            }
             for night in all_nights:
                 self._write_reference_files(night)
                 for source, out in api_files.items():
-                    out.writelines(self.spool.read(source, night))
+                    lines = self.spool.read(source, night)
+                    out.writelines(lines)
+                    api_rows[source] += len(lines)
                 self._write_delta_files(night)
                 for slot, line in self._kemenkop_changes.pop(night, []):
                     current[slot] = line
                 self._write_kemenkop(night, (current[i] for i in order))
                 advance(1)
-        finally:
-            for out in api_files.values():
-                out.close()
-        for source in API_SOURCES:
-            rows = sum(1 for _ in open(self.out / "api" / f"{source}.jsonl", encoding="utf-8"))
-            self._record_delivery(self.config.start, source, self.out / "api" / f"{source}.jsonl", rows)
+        for source, rows in api_rows.items():
+            path = self.out / "api" / f"{source}.jsonl"
+            self._record_delivery(self.config.start, source, path, rows)
 
     def _record_delivery(self, night: date, source: str, path: Path, rows: int) -> None:
         self.summary.deliveries += 1
@@ -366,7 +369,9 @@ class Simulator:
                     yield writers.kemenkop_line(junk)
 
         path = self.landing / "kemenkop" / f"anggota_koperasi_{night:%Y%m%d}.csv.gz"
-        self._record_delivery(night, "kemenkop_anggota", path, writers.write_kemenkop(path, with_junk()))
+        self._record_delivery(
+            night, "kemenkop_anggota", path, writers.write_kemenkop(path, with_junk())
+        )
 
     def _write_reference_files(self, night: date) -> None:
         first = night == self.config.start
@@ -486,21 +491,14 @@ OVERLAP_COLUMNS = (
 )  # fmt: skip
 
 
-class _gzip_csv:
-    """A gzip CSV writer with fixed header timestamp (same seed, same bytes)."""
-
-    def __init__(self, path: Path, header: tuple[str, ...]) -> None:
-        self._raw = open(path, "wb")
-        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
-        import io
-
-        self._text = io.TextIOWrapper(self._gz, encoding="utf-8", newline="")
-        self._writer = csv.writer(self._text, lineterminator="\n")
-        self._writer.writerow(header)
-
-    def __enter__(self):
-        return self._writer
-
-    def __exit__(self, *exc) -> None:
-        self._text.close()
-        self._raw.close()
+@contextmanager
+def _gzip_csv(path: Path, header: tuple[str, ...]) -> Iterator:
+    """A gzip CSV writer whose header carries no timestamp (same seed, same bytes)."""
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed,
+        io.TextIOWrapper(compressed, encoding="utf-8", newline="") as text,
+    ):
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        yield writer

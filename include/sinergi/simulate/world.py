@@ -540,7 +540,9 @@ class World:
             nik_cell = damage.excel_numeric_nik(nik_value)
             kind = "excel_numeric"
         name = names.registry_variant(person.name, rng, self.rates.name_variant)
-        name = names.to_mixed_case(names.add_title(name, rng, self.rates.title_attached * 3, person.is_female))
+        name = names.to_mixed_case(
+            names.add_title(name, rng, self.rates.title_attached * 3, person.is_female)
+        )
         if rng.random() < self.rates.birth_date_missing:
             birth_cell: str | None = None
         elif rng.random() < self.rates.parekraf_text_birth_date:
@@ -606,7 +608,9 @@ class World:
                 word = "KELURAHAN" if village.level == "KELURAHAN" else "DESA"
                 name = f"KOPERASI {word} MERAH PUTIH {village.name}"
             else:
-                name = f"KOPERASI {kind.upper()} {local.choice(COOP_WORDS)} {local.choice(COOP_WORDS)}"
+                name = (
+                    f"KOPERASI {kind.upper()} {local.choice(COOP_WORDS)} {local.choice(COOP_WORDS)}"
+                )
                 if local.random() < 0.2:  # names can hold commas: quoting must survive them
                     regency = bare_regency_name(self.geo.regency_of(village).name)
                     name += f", CABANG {regency}"

@@ -160,9 +160,10 @@ def write_kemenkop(path: Path, lines: Iterable[bytes]) -> int:
     _ensure_parent(path)
     header = (",".join(KEMENKOP_COLUMNS) + "\n").encode("utf-8")
     count = 0
-    with open(path, "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
-    ) as out:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as out,
+    ):
         out.write(header)
         chunk: list[bytes] = []
         for line in lines:
@@ -179,9 +180,10 @@ def write_jsonl_gz(path: Path, objects: Iterable[dict]) -> int:
     """Kemendes activities: one JSON object per line, gzip."""
     _ensure_parent(path)
     count = 0
-    with open(path, "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, mtime=0
-    ) as out:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out,
+    ):
         for obj in objects:
             out.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
             count += 1

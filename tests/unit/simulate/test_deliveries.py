@@ -56,7 +56,9 @@ def test_parekraf_workbook_layout_weekday_cadence_and_numeric_nik_cells(small_wo
         if night.weekday() >= 5:
             assert not path.exists(), "no Parekraf file on Saturday or Sunday"
             continue
-        rows = list(openpyxl.load_workbook(path, read_only=True)["Peserta"].iter_rows(values_only=True))
+        rows = list(
+            openpyxl.load_workbook(path, read_only=True)["Peserta"].iter_rows(values_only=True)
+        )
         assert rows[0][0].startswith("DATA PESERTA PELATIHAN")
         assert rows[1][0] == f"Periode: {night.day} {MONTHS[night.month - 1]} {night.year}"
         assert all(v is None for v in rows[2])
@@ -77,7 +79,9 @@ def test_parekraf_workbook_layout_weekday_cadence_and_numeric_nik_cells(small_wo
 
 
 def rows_of(path):
-    return list(openpyxl.load_workbook(path, read_only=True)["Peserta"].iter_rows(values_only=True))[4:-1]
+    return list(
+        openpyxl.load_workbook(path, read_only=True)["Peserta"].iter_rows(values_only=True)
+    )[4:-1]
 
 
 def test_kemenkop_nightly_gzip_snapshot_with_rfc4180_quoting(small_world):
@@ -118,7 +122,9 @@ def test_kemendes_nested_gzip_jsonl_with_ages(small_world):
             for n, person in enumerate(activity["peserta"], start=1):
                 truth = participants[f"{activity['id_kegiatan']}#{n}"]
                 birth = date.fromisoformat(truth["birth_date"])
-                expected_age = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
+                expected_age = (
+                    start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
+                )
                 assert person["usia"] == expected_age
                 assert "tanggal_lahir" not in person
                 seen += 1
@@ -128,7 +134,8 @@ def test_kemendes_nested_gzip_jsonl_with_ages(small_world):
 
 def test_api_records_are_ordered_and_backlog_is_stamped_into_the_first_window(small_world):
     for source, key in (("kp2mi_pmi", "id_pmi"), ("kp2mi_program", "id_peserta")):
-        records = [json.loads(line) for line in open(small_world / "api" / f"{source}.jsonl")]
+        text = (small_world / "api" / f"{source}.jsonl").read_text(encoding="utf-8")
+        records = [json.loads(line) for line in text.splitlines()]
         stamps = [(datetime.fromisoformat(r["updated_at"]), r[key]) for r in records]
         assert stamps == sorted(stamps)
         assert all(r["updated_at"].endswith("+07:00") for r in records)
@@ -140,7 +147,7 @@ def test_api_records_are_ordered_and_backlog_is_stamped_into_the_first_window(sm
 
 
 def test_bps_master_crosswalk_differs_and_keeps_the_split(small_world):
-    rows = list(csv.DictReader(open(small_world / "landing" / "bps" / "master_wilayah_202601.csv")))
+    rows = list(read_csv(small_world / "landing" / "bps" / "master_wilayah_202601.csv"))
     districts = [r for r in rows if r["tingkat"] == "KECAMATAN" and not r["berlaku_sampai"]]
     # Were BPS numbers derived from Kemendagri's, district CC would be BPS CC0 everywhere.
     underivable = [
@@ -152,8 +159,13 @@ def test_bps_master_crosswalk_differs_and_keeps_the_split(small_world):
     assert mismatched, "some regencies carry different codes in the two systems"
     closed = [r for r in rows if r["berlaku_sampai"]]
     assert closed and all(r["kode_bps_pengganti"] for r in closed), "a split with successors"
-    population = list(csv.DictReader(open(small_world / "landing" / "bps" / "penduduk_kabkota_2026.csv")))
+    population = list(read_csv(small_world / "landing" / "bps" / "penduduk_kabkota_2026.csv"))
     assert population and all(len(r["kode_bps"]) == 4 for r in population)
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def truth_rows(world, name):

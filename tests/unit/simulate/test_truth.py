@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import json
@@ -14,12 +13,14 @@ from sinergi.simulate.config import SimulationConfig
 from sinergi.simulate.nik import parse_nik
 from sinergi.simulate.simulator import Simulator
 
-from .test_deliveries import truth_rows
+from .test_deliveries import read_csv, truth_rows
 
 
 def test_every_valid_nik_encodes_region_birth_date_and_sex(small_world):
-    master = list(csv.DictReader(open(small_world / "landing" / "bps" / "master_wilayah_202601.csv")))
-    district_codes = {r["kode_kemendagri"].replace(".", "") for r in master if r["tingkat"] == "KECAMATAN"}
+    master = list(read_csv(small_world / "landing" / "bps" / "master_wilayah_202601.csv"))
+    district_codes = {
+        r["kode_kemendagri"].replace(".", "") for r in master if r["tingkat"] == "KECAMATAN"
+    }
     for person in truth_rows(small_world, "persons.csv.gz"):
         parts = parse_nik(person["nik"], reference_date=date(2026, 1, 1))
         assert parts is not None, person["person_id"]
@@ -44,12 +45,15 @@ def test_damaged_niks_are_marked_and_every_kind_occurs_at_scale(small_world):
 
 
 def test_invalid_rows_listed_in_truth_are_in_the_deliveries(small_world):
-    invalid = list(csv.DictReader(open(small_world / "truth" / "invalid_rows.csv")))
+    invalid = list(read_csv(small_world / "truth" / "invalid_rows.csv"))
     for row in invalid:
         night = date.fromisoformat(row["logical_date"])
         if row["source_system"] == "kemendes_kegiatan":
             path = small_world / "landing" / "kemendes" / f"kegiatan_desa_{night:%Y%m%d}.jsonl.gz"
-            ids = [json.loads(l)["id_kegiatan"] for l in gzip.decompress(path.read_bytes()).splitlines()]
+            ids = [
+                json.loads(line)["id_kegiatan"]
+                for line in gzip.decompress(path.read_bytes()).splitlines()
+            ]
             assert row["source_record_id"] in ids
         elif row["source_system"] in ("kp2mi_pmi", "kp2mi_program"):
             text = (small_world / "api" / f"{row['source_system']}.jsonl").read_text()
@@ -75,13 +79,18 @@ def test_overlaps_follow_the_contract_rule(small_world):
     for enrolments in by_person.values():
         for a in enrolments:
             for b in enrolments:
-                if (a["source_system"], a["source_record_id"]) >= (b["source_system"], b["source_record_id"]):
+                if (a["source_system"], a["source_record_id"]) >= (
+                    b["source_system"],
+                    b["source_record_id"],
+                ):
                     continue
                 if a["category"] != b["category"] or a["ministry"] == b["ministry"]:
                     continue
                 end_a = date.fromisoformat(a["end_date"]) if a["end_date"] else logical_date
                 end_b = date.fromisoformat(b["end_date"]) if b["end_date"] else logical_date
-                start = max(date.fromisoformat(a["start_date"]), date.fromisoformat(b["start_date"]))
+                start = max(
+                    date.fromisoformat(a["start_date"]), date.fromisoformat(b["start_date"])
+                )
                 if start <= min(end_a, end_b):
                     expected.add((a["source_record_id"], b["source_record_id"], a["category"]))
     found = {
@@ -93,9 +102,9 @@ def test_overlaps_follow_the_contract_rule(small_world):
 
 
 def test_returnees_are_placements_that_came_home(small_world):
-    returnees = list(csv.DictReader(open(small_world / "truth" / "returnees.csv")))
+    returnees = list(read_csv(small_world / "truth" / "returnees.csv"))
     latest = {}
-    for line in open(small_world / "api" / "kp2mi_pmi.jsonl"):
+    for line in (small_world / "api" / "kp2mi_pmi.jsonl").read_text().splitlines():
         record = json.loads(line)
         latest[record["id_pmi"]] = record
     assert returnees
@@ -142,8 +151,8 @@ def test_the_monthly_master_changes_with_a_split_inside_the_simulated_range(tmp_
     config = SimulationConfig(persons=50, start=date(2026, 5, 30), end=date(2026, 6, 2), seed=3)
     Simulator(config, tmp_path).run()
     bps = tmp_path / "landing" / "bps"
-    may = list(csv.DictReader(open(bps / "master_wilayah_202605.csv")))
-    june = list(csv.DictReader(open(bps / "master_wilayah_202606.csv")))
+    may = list(read_csv(bps / "master_wilayah_202605.csv"))
+    june = list(read_csv(bps / "master_wilayah_202606.csv"))
     closed_in_june = [r for r in june if r["berlaku_sampai"] == "2026-05-31"]
     assert closed_in_june and not [r for r in may if r["berlaku_sampai"] == "2026-05-31"]
     assert len(june) > len(may)
