@@ -338,15 +338,15 @@ class Simulator:
 
     def _write_delta_files(self, night: date) -> None:
         stamp = f"{night:%Y%m%d}"
-        rows = [json.loads(p) for p in self.spool.read("umkm_penerima", night)]
+        rows = map(json.loads, self.spool.read("umkm_penerima", night))
         path = self.landing / "umkm" / f"umkm_penerima_{stamp}.csv"
         self._record_delivery(night, "umkm_penerima", path, writers.write_umkm(path, rows))
         if parekraf_delivers_on(night):
-            rows = [json.loads(p) for p in self.spool.read("parekraf_pelatihan", night)]
+            rows = map(json.loads, self.spool.read("parekraf_pelatihan", night))
             path = self.landing / "parekraf" / f"Peserta_Pelatihan_{stamp}.xlsx"
             count = writers.write_parekraf(path, night, rows)
             self._record_delivery(night, "parekraf_pelatihan", path, count)
-        rows = [json.loads(p) for p in self.spool.read("kemendes_kegiatan", night)]
+        rows = map(json.loads, self.spool.read("kemendes_kegiatan", night))
         path = self.landing / "kemendes" / f"kegiatan_desa_{stamp}.jsonl.gz"
         self._record_delivery(night, "kemendes_kegiatan", path, writers.write_jsonl_gz(path, rows))
 
@@ -400,12 +400,9 @@ class Simulator:
         with open(truth / "returnees.csv", "w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(["person_id", "id_pmi", "return_date"])
-            for placement in self.world.placements:
-                if placement.return_date is not None:
-                    writer.writerow(
-                        [placement.person_id, placement.id_pmi, placement.return_date.isoformat()]
-                    )
-                    self.summary.returnees += 1
+            for person_id, id_pmi, return_date in self.world.returnees:
+                writer.writerow([person_id, id_pmi, return_date.isoformat()])
+                self.summary.returnees += 1
         writers.write_csv(
             truth / "invalid_rows.csv",
             ("source_system", "logical_date", "source_record_id", "reason", "person_id"),

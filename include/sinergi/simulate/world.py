@@ -153,13 +153,6 @@ class Cooperative:
     members: int = 0
 
 
-@dataclass(slots=True)
-class Placement:
-    person_id: str
-    id_pmi: str
-    return_date: date | None  # set when the placement ended with the worker home (PURNA)
-
-
 class World:
     """Builds persons and their records; iterate ``persons()`` once, in order."""
 
@@ -184,7 +177,8 @@ class World:
         self.cooperatives: dict[tuple[str, int], Cooperative] = {}
         self.activities: dict[tuple[str, int, str, int], Activity] = {}
         self._activity_sequence: dict[int, int] = {}
-        self.placements: list[Placement] = []
+        # Returned migrant workers (person_id, id_pmi, return date): the pathway truth.
+        self.returnees: list[tuple[str, str, date]] = []
         self._parekraf_batch: dict[tuple[str, int], int] = {}
         # Kemendes participations of the person being built: (activity, 1-based position).
         self.participations: list[tuple[Activity, int]] = []
@@ -334,9 +328,8 @@ class World:
         final = record.versions[-1].fields
         is_home = final["status"] == "PURNA"
         is_returnee = is_home and not final["deleted"]
-        self.placements.append(
-            Placement(person.person_id, id_pmi, returned if is_returnee else None)
-        )
+        if is_returnee and returned is not None:
+            self.returnees.append((person.person_id, id_pmi, returned))
         return record, returned if is_home else None
 
     # --------------------------------------------------------------- enrolments

@@ -53,21 +53,32 @@ def _ensure_parent(path: Path) -> None:
 def write_umkm(path: Path, rows: Iterable[dict]) -> int:
     """UTF-8 with BOM, CRLF, `;`, `"` quotes; then the `.ok` control file written after it."""
     _ensure_parent(path)
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=";", quotechar='"', lineterminator="\r\n")
-    writer.writerow(UMKM_COLUMNS)
+    digest = hashlib.sha256()
     count = 0
-    for row in rows:
-        writer.writerow([row[c] for c in UMKM_COLUMNS])
-        count += 1
-    data = buffer.getvalue().encode("utf-8-sig")
-    path.write_bytes(data)
-    digest = hashlib.sha256(data).hexdigest()
-    Path(f"{path}.ok").write_text(f"rows={count}\nsha256={digest}\n", encoding="ascii")
+    with open(path, "wb") as out:
+
+        def emit(text: str) -> None:
+            data = text.encode("utf-8")
+            digest.update(data)
+            out.write(data)
+
+        line = io.StringIO(newline="")
+        writer = csv.writer(line, delimiter=";", quotechar='"', lineterminator="\r\n")
+        emit("\ufeff")  # the byte-order mark
+        writer.writerow(UMKM_COLUMNS)
+        for row in rows:
+            writer.writerow([row[c] for c in UMKM_COLUMNS])
+            count += 1
+            if line.tell() > 1 << 20:  # stream in 1 MB pieces
+                emit(line.getvalue())
+                line.seek(0)
+                line.truncate()
+        emit(line.getvalue())
+    Path(f"{path}.ok").write_text(f"rows={count}\nsha256={digest.hexdigest()}\n", encoding="ascii")
     return count
 
 
-def write_parekraf(path: Path, logical_date: date, rows: Sequence[dict]) -> int:
+def write_parekraf(path: Path, logical_date: date, rows: Iterable[dict]) -> int:
     """The Excel workbook: title, period, blank, header on row 4, data, `Jumlah` footer."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -97,7 +108,9 @@ def write_parekraf(path: Path, logical_date: date, rows: Sequence[dict]) -> int:
         cell.number_format = fmt
         return cell
 
+    count = 0
     for number, row in enumerate(rows, start=1):
+        count = number
         sheet.append(
             [
                 number,
@@ -116,11 +129,11 @@ def write_parekraf(path: Path, logical_date: date, rows: Sequence[dict]) -> int:
                 date_cell(row["Terakhir Diubah"], "dd/mm/yyyy hh:mm:ss"),
             ]
         )
-    sheet.append(["Jumlah", len(rows)])
+    sheet.append(["Jumlah", count])
     raw = io.BytesIO()
     workbook.save(raw)
     path.write_bytes(_normalise_zip(raw.getvalue(), fixed))
-    return len(rows)
+    return count
 
 
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
