@@ -1,7 +1,7 @@
 """``sinergi simulate``: write the ministries' deliveries of a simulated world.
 
-    sinergi simulate --persons 5000 --from 2026-01-01 --to 2026-01-31 --seed 7 --out var/world
-    sinergi simulate serve-kp2mi --data var/world --port 8085 --token secret
+sinergi simulate --persons 5000 --from 2026-01-01 --to 2026-01-31 --seed 7 --out var/world
+sinergi simulate serve-kp2mi --data var/world --port 8085 --token secret
 """
 
 from __future__ import annotations
