@@ -30,12 +30,12 @@ test-unit: install ## only the fast unit tests
 	$(RUN) pytest tests/unit
 
 lint: install ## ruff (with the Airflow rules) and format check
-	$(RUN) ruff check include dags tests
-	$(RUN) ruff format --check include dags tests
+	$(RUN) ruff check
+	$(RUN) ruff format --check
 
 fix: install ## apply ruff fixes and formatting
-	$(RUN) ruff check --fix include dags tests
-	$(RUN) ruff format include dags tests
+	$(RUN) ruff check --fix
+	$(RUN) ruff format
 
 demo: install ## simulate a small world of the ministries and show what it delivered
 	$(RUN) python -m sinergi.demo --out $(DEMO_DIR)

@@ -51,7 +51,8 @@ def main() -> int:
         "source_records": sum(manifest["source_records"].values()),
         "peak_rss_mib": round(peak_kib / 1024),
         "output_mib": round(size / 2**20),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "command": f"make bench-simulator SCALE={args.scale}",
     }
     results = Path(__file__).parent / "results"

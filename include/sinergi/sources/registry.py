@@ -80,7 +80,7 @@ class SourceSpec:
         day (references: their publication day).
         """
         if self.cadence == "weekdays" and logical_date.weekday() == 0:
-            return [logical_date - timedelta(days=2), logical_date - timedelta(days=1), logical_date]
+            return [logical_date - timedelta(days=days) for days in (2, 1, 0)]
         return [logical_date]
 
 
@@ -118,7 +118,7 @@ SOURCES: dict[str, SourceSpec] = {
             path_template="umkm/umkm_penerima_{date:%Y%m%d}.csv",
             record_id_sql="id_penerima",
             key_columns=("id_penerima",),
-            description="Kementerian UMKM programme beneficiaries (CSV delta with .ok control file)",
+            description="Kementerian UMKM beneficiaries (CSV delta with .ok control file)",
         ),
         SourceSpec(
             name="parekraf_pelatihan",
