@@ -16,9 +16,12 @@ Tests that use these fixtures should be marked ``@pytest.mark.integration``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -26,6 +29,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration once, when first imported: point it at a private, throwaway
+# home before any test module imports it, so tests never touch a developer's Airflow.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sinergi-airflow-test-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_AIRFLOW_HOME / "logs")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, True)
 
 
 def _free_port() -> int:
@@ -129,3 +144,11 @@ def fresh_database(postgres_admin_url: str) -> Iterator[str]:
         yield url_with_database(postgres_admin_url, name)
     finally:
         _drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata database (SQLite in the private Airflow home)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    return _AIRFLOW_HOME

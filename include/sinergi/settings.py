@@ -11,6 +11,8 @@ parse time). The variables:
 ``AIRFLOW_CONN_WAREHOUSE``  Airflow's ``warehouse`` connection (URI or JSON), used if the above
                             is unset, so Airflow and the CLI agree on one setting
 ``SINERGI_AIRFLOW_DB_URL``  libpq URL of an external Airflow metadata database
+``SINERGI_LANDING_DIR``     the ministries' file drops; default ``$SINERGI_HOME/landing``
+``SINERGI_SETTLE_SECONDS``  how long a dropped file must be untouched to count as complete
 """
 
 from __future__ import annotations
@@ -97,6 +99,34 @@ def db_port() -> int:
     if not 1 <= port <= 65535:
         raise SettingsError(f"SINERGI_DB_PORT={port} is outside 1-65535; pick a free TCP port")
     return port
+
+
+def landing_dir() -> Path:
+    """Where the ministries' file drops arrive (in production a folder synchronised from
+    their SFTP): ``SINERGI_LANDING_DIR``, default ``$SINERGI_HOME/landing``."""
+    value = os.environ.get("SINERGI_LANDING_DIR")
+    return Path(value).expanduser().resolve() if value else sinergi_home() / "landing"
+
+
+def archive_dir() -> Path:
+    """The immutable archive of every delivery as received: ``$SINERGI_HOME/archive``."""
+    return sinergi_home() / "archive"
+
+
+def extract_dir() -> Path:
+    """Where API extracts are written before they are landed: ``$SINERGI_HOME/extract``."""
+    return sinergi_home() / "extract"
+
+
+def data_docs_dir() -> Path:
+    """Great Expectations Data Docs for the ministries' data stewards."""
+    return sinergi_home() / "data_docs"
+
+
+def settle_seconds() -> int:
+    """How long a dropped file must be left untouched before it counts as complete
+    (``SINERGI_SETTLE_SECONDS``, default 60): a file still being copied is not read."""
+    return int(os.environ.get("SINERGI_SETTLE_SECONDS", "60"))
 
 
 def warehouse_url() -> str:

@@ -19,6 +19,11 @@ from typing import BinaryIO
 from sinergi.parse.errors import DeliveryError
 from sinergi.parse.rows import ParsedRow, empty_to_none, ensure_readable_file, problem_row
 
+# The csv module refuses fields over 128 KiB by default; a ministry's free-text field can be
+# larger (a pasted document), and must load verbatim, not fail the delivery as "bad quoting".
+FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+
 UTF8_BOM = "\ufeff"
 
 # No CSV line of ours comes near this; a longer one means the file is not what we think it is

@@ -1,0 +1,123 @@
+"""
+### Nightly ingest: one DAG per ministry source
+
+Generated from the source registry (`include/sinergi/sources/registry.py`): adding a ministry
+feed is one registry entry plus its parser and expectation suite, not a new DAG file.
+
+Each run handles one business day `D` (the run's logical date, Asia/Jakarta) at 02:00 WIB on
+`D+1`:
+
+1. **expected?** weekday-only, monthly and yearly sources skip the nights they deliver
+   nothing (skipped, not failed);
+2. **extract** the KemenP2MI API window `[D, D+1)` / **wait** for the file drop until the
+   source's deadline (UMKM: the CSV *and* an agreeing `.ok`); after the deadline the night
+   is recorded as `missing` or `incomplete` in `dq.batch` and the run fails;
+3. **land** the delivery as received in the archive (keyed by source, date, content hash);
+4. **load** it with `COPY` into `raw.<source>` with lineage columns;
+5. **validate** it with the source's Great Expectations suite: `fail` stops the batch,
+   `warn` quarantines rows in `dq.quarantine`, `flag` only records;
+6. **publish** the source's Asset, which schedules the warehouse build.
+
+Re-running a night is safe: every step is idempotent by source, business day and content.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from sinergi.airflow_adapter import KP2MI_CONN_ID, FailureNotifier, source_asset, warehouse_url
+from sinergi.ingest import nightly
+from sinergi.sources.registry import SOURCES, SourceSpec
+
+NIGHTLY_AT_0200_WIB = CronDataIntervalTimetable("0 2 * * *", timezone="Asia/Jakarta")
+
+
+def build_ingest_dag(spec: SourceSpec):
+    @dag(
+        dag_id=f"ingest_{spec.name}",
+        description=spec.description,
+        doc_md=__doc__,
+        schedule=NIGHTLY_AT_0200_WIB,
+        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
+        catchup=False,
+        max_active_runs=1,  # nights of one source load in order
+        tags=["sinergi", "ingest", spec.ministry.lower(), spec.cadence, spec.kind],
+        default_args={
+            "owner": "sinergi-data",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
+            "on_failure_callback": FailureNotifier(),
+        },
+    )
+    def ingest():
+        @task
+        def plan_night(**context) -> dict:
+            """Which business day this run carries, and whether a delivery is due."""
+            night = nightly.plan(spec, context["logical_date"], warehouse_url())
+            if not night["expected"]:
+                raise AirflowSkipException(night["reason"])
+            return night
+
+        if spec.kind == "api":
+
+            @task(retries=3, retry_delay=timedelta(minutes=2))
+            def extract_from_api(night: dict) -> dict:
+                """All pages of the KemenP2MI window [D, D+1), honouring 429/5xx."""
+                try:
+                    return nightly.extract_api(spec, night, KP2MI_CONN_ID)
+                except nightly.NotRetryable as error:  # a wrong token will not fix itself
+                    raise AirflowFailException(str(error)) from error
+
+            delivery = extract_from_api(plan_night())
+        else:
+
+            @task.sensor(poke_interval=300, timeout=timedelta(hours=30), mode="reschedule")
+            def wait_for_delivery(night: dict) -> PokeReturnValue:
+                """The file drop, until the source's deadline; then `missing`/`incomplete`."""
+                try:
+                    found = nightly.poke_file_drop(spec, night, warehouse_url())
+                except nightly.NotRetryable as error:
+                    raise AirflowFailException(str(error)) from error
+                return PokeReturnValue(is_done=found is not None, xcom_value=found)
+
+            delivery = wait_for_delivery(plan_night())
+
+        @task
+        def land(delivery: dict) -> dict:
+            """Archive the delivery as received; open (or find) its batch in dq.batch."""
+            return nightly.land(spec, delivery, warehouse_url())
+
+        @task
+        def load(batch: dict) -> dict:
+            """COPY the rows into raw with lineage; unreadable rows to dq.quarantine."""
+            try:
+                return nightly.load(spec, batch, warehouse_url())
+            except nightly.NotRetryable as error:  # a broken file stays broken on retry
+                raise AirflowFailException(str(error)) from error
+
+        @task
+        def validate(batch: dict) -> dict:
+            """The source's expectation suite; quarantine warn rows; the batch verdict."""
+            try:
+                return nightly.validate(spec, batch, warehouse_url())
+            except nightly.NotRetryable as error:
+                raise AirflowFailException(str(error)) from error
+
+        @task(outlets=[source_asset(spec.name)])
+        def publish(batch: dict) -> str:
+            """Announce the loaded batch to the warehouse build (the Asset event)."""
+            if not batch.get("publish", True):
+                raise AirflowSkipException(batch.get("reason", "nothing new to publish"))
+            return f"{spec.name} {batch['business_date']}: {batch['verdict']}"
+
+        publish(validate(load(land(delivery))))
+
+    return ingest()
+
+
+for _spec in SOURCES.values():
+    build_ingest_dag(_spec)

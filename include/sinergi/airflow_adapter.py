@@ -1,0 +1,74 @@
+"""The one module outside ``dags/`` that imports Airflow: connections, Assets, the notifier.
+
+Everything else in ``sinergi`` is plain Python that the DAG tasks call with plain values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+
+from airflow.sdk import Asset, BaseHook, BaseNotifier
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from sinergi import settings
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "warehouse"
+KP2MI_CONN_ID = "kp2mi_api"
+ALERT_WEBHOOK_ENV = "SINERGI_ALERT_WEBHOOK"
+
+
+def warehouse_url() -> str:
+    """libpq URL of the warehouse: Airflow connection ``warehouse`` (environment, metadata
+    database or secrets backend), else Sinergi's own settings (the embedded PostgreSQL)."""
+    try:
+        connection = BaseHook.get_connection(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        return settings.warehouse_url()
+    return settings.airflow_conn_to_libpq(connection.get_uri(), variable="connection warehouse")
+
+
+def source_asset(source_name: str) -> Asset:
+    """The Asset a source DAG publishes when a batch of ``raw.<source>`` is loaded."""
+    return Asset(
+        name=f"raw.{source_name}",
+        uri=f"sinergi://warehouse/raw/{source_name}",
+        group="sinergi_raw",
+    )
+
+
+class FailureNotifier(BaseNotifier):
+    """Says which DAG, which business day, which task failed and why: in the task log always,
+    and to a webhook (JSON POST) when ``SINERGI_ALERT_WEBHOOK`` is set."""
+
+    def notify(self, context) -> None:
+        task_instance = context["ti"]
+        logical_date = context.get("logical_date")
+        exception = context.get("exception")
+        message = (
+            f"Sinergi: {task_instance.dag_id} failed for logical date {logical_date} at task "
+            f"{task_instance.task_id}: {exception}"
+        )
+        log.error(message)
+        url = os.environ.get(ALERT_WEBHOOK_ENV)
+        if not url:
+            return
+        body = json.dumps(
+            {
+                "dag_id": task_instance.dag_id,
+                "task_id": task_instance.task_id,
+                "logical_date": str(logical_date),
+                "reason": str(exception),
+            }
+        ).encode()
+        request = urllib.request.Request(
+            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except OSError as error:  # an alert that cannot be sent must not hide the failure
+            log.error("could not send the alert to %s: %s", ALERT_WEBHOOK_ENV, error)
