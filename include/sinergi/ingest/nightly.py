@@ -21,7 +21,7 @@ from sinergi.extract.window import api_window, business_date, delivery_deadline,
 from sinergi.ingest import archive, batches
 from sinergi.ingest import load as loading
 from sinergi.ingest.schema import ensure_schema
-from sinergi.parse import PARSERS, DeliveryError, check_umkm_delivery
+from sinergi.parse import PARSERS, DeliveryError, check_umkm_delivery, read_umkm_control_file
 from sinergi.sources.registry import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -183,36 +183,44 @@ def validate(spec: SourceSpec, batch: dict, warehouse_url: str) -> dict:
     from sinergi.validate.run import validate_batch
 
     day = date.fromisoformat(batch["business_date"])
+    control_rows = None
+    if spec.name == "umkm_penerima":  # the .ok's row count, checked as an expectation too
+        control_rows, _ = read_umkm_control_file(Path(f"{batch['archive_path']}.ok"))
     outcome = validate_batch(
-        warehouse_url, spec, batch["batch_id"], day, batch["location"], settings.data_docs_dir()
-    )
-    quarantined = batch["rows_unreadable"] + outcome.rows_quarantined
-    loaded = batch["rows_received"] - quarantined
+        warehouse_url, spec, batch["batch_id"], day, batch["location"],
+        settings.data_docs_dir(), control_rows=control_rows,
+    )  # fmt: skip
+    counts = {
+        "rows_received": outcome.rows_received,
+        "rows_loaded": outcome.rows_loaded,
+        "rows_quarantined": outcome.rows_quarantined,
+    }
     with _connect(warehouse_url) as conn:
         if outcome.verdict == "failed":
             batches.fail_batch(
                 conn, batch["batch_id"], outcome.reason,
-                rows_received=batch["rows_received"],
+                rows_received=outcome.rows_received,
                 expectations_evaluated=outcome.expectations_evaluated,
                 expectations_failed=outcome.expectations_failed,
-                validation_report=outcome.report_path,
+                validation_report=_text(outcome.report_path),
             )  # fmt: skip
         else:
             batches.finish_batch(
-                conn, batch["batch_id"], outcome.verdict, outcome.reason,
-                rows_received=batch["rows_received"], rows_loaded=loaded,
-                rows_quarantined=quarantined,
+                conn, batch["batch_id"], outcome.verdict, outcome.reason, **counts,
                 expectations_evaluated=outcome.expectations_evaluated,
                 expectations_failed=outcome.expectations_failed,
-                validation_report=outcome.report_path,
+                validation_report=_text(outcome.report_path),
             )  # fmt: skip
     if outcome.verdict == "failed":
         raise NotRetryable(outcome.reason)
     return {
         **batch,
+        **counts,
         "verdict": outcome.verdict,
-        "rows_loaded": loaded,
-        "rows_quarantined": quarantined,
         "publish": True,
         "deadline": format_wib(delivery_deadline(spec, day)),
     }
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,205 @@
+"""The generated ingest DAGs, run for simulated nights against a real PostgreSQL.
+
+Each DAG runs in-process with ``dag.test()`` on a throwaway Airflow metadata database (as the
+scheduler would run it: logical date D 02:00 WIB); the warehouse is a fresh database; file
+drops come from a copy of a simulated world, the KemenP2MI API from the simulated server.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from sinergi.simulate.config import SimulationConfig
+from sinergi.simulate.kp2mi_api import serve_in_background
+from sinergi.simulate.simulator import Simulator
+from sinergi.sources.registry import SOURCES
+
+pytestmark = pytest.mark.integration
+
+WIB = ZoneInfo("Asia/Jakarta")
+# Thursday 1 to Monday 5 January 2026: a weekend without Parekraf, the first of a month.
+WORLD = SimulationConfig(persons=250, start=date(2026, 1, 1), end=date(2026, 1, 5), seed=21)
+TOKEN = "test-token"
+JAN = {n: date(2026, 1, n) for n in range(1, 6)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    Simulator(WORLD, out).run()
+    return out
+
+
+@pytest.fixture
+def deployment(world, fresh_database, airflow_db, tmp_path, monkeypatch):
+    """One pipeline deployment: its own warehouse, landing dir (a copy we may break), state
+    dir and the simulated API. Yields (warehouse URL, landing dir)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(world / "landing", landing)
+    with serve_in_background(world, TOKEN, rate_limit_per_second=0) as api_url:
+        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", fresh_database)
+        monkeypatch.setenv("AIRFLOW_CONN_KP2MI_API", f"http://:{TOKEN}@{api_url[7:]}")
+        monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("SINERGI_LANDING_DIR", str(landing))
+        monkeypatch.setenv("SINERGI_SETTLE_SECONDS", "0")
+        yield fresh_database, landing
+
+
+def run_night(source: str, day: date) -> str:
+    """Run one night of a source's DAG as the scheduler would; the run's final state."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    run = bag.get_dag(f"ingest_{source}").test(logical_date=datetime.combine(day, time(2), WIB))
+    return str(run.state)
+
+
+def query(url: str, statement: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def batches(url: str, source: str) -> list[tuple]:
+    return query(
+        url,
+        "SELECT logical_date, verdict, rows_received, rows_loaded, rows_quarantined, "
+        "is_current, verdict_reason FROM dq.batch WHERE source_system = %s ORDER BY batch_id",
+        source,
+    )
+
+
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    """Everything a night leaves in raw and dq, minus wall-clock metadata."""
+    tables = {
+        "dq.batch": "SELECT batch_id, source_system, logical_date, location, content_sha256, "
+        "rows_received, rows_loaded, rows_quarantined, verdict, verdict_reason, is_current "
+        "FROM dq.batch ORDER BY batch_id",
+        "dq.quarantine": "SELECT batch_id, source_row_number, reason_code, raw_record::text "
+        "FROM dq.quarantine ORDER BY 1, 2, 3",
+        "dq.validation_result": "SELECT batch_id, expectation, success, unexpected_count "
+        "FROM dq.validation_result ORDER BY 1, 2",
+    }
+    for name in SOURCES:
+        tables[f"raw.{name}"] = (
+            f"SELECT * EXCEPT_LOADED FROM raw.{name} ORDER BY _batch_id, _source_row_number"
+        )
+    result = {}
+    for table, statement in tables.items():
+        if "EXCEPT_LOADED" in statement:
+            rows = query(url, statement.replace("* EXCEPT_LOADED", "*"))
+            result[table] = [row[:-1] for row in rows]  # _loaded_at is load-time metadata
+        else:
+            result[table] = query(url, statement)
+    return result
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_source_loads_its_nights(deployment, source):
+    url, _ = deployment
+    spec = SOURCES[source]
+    for day in (JAN[1], JAN[2], JAN[3]):
+        assert run_night(source, day) == "success", (source, day)
+    rows = batches(url, source)
+    expected_days = [d for d in (JAN[1], JAN[2], JAN[3]) if spec.is_expected_on(d, d == JAN[1])]
+    assert [r[0] for r in rows] == expected_days, "one batch per expected night, none else"
+    for day, verdict, received, loaded, quarantined, is_current, _ in rows:
+        assert verdict in ("passed", "warned") and is_current, (source, day, verdict)
+        assert received == loaded + quarantined, (source, day)
+    raw = query(
+        url,
+        f"SELECT count(*), count(_batch_id), count(_source_row_number), count(_loaded_at) "
+        f"FROM raw.{source}",
+    )[0]
+    assert raw[0] == sum(r[3] for r in rows) and len(set(raw)) == 1, "lineage on every row"
+    assert sum(r[2] for r in rows) > 0, "the backlog night carried rows"
+
+
+def test_rerunning_a_night_changes_nothing(deployment):
+    url, _ = deployment
+    for source in ("umkm_penerima", "kp2mi_pmi", "kemenkop_anggota"):
+        assert run_night(source, JAN[1]) == "success"
+    before = snapshot(url)
+    for source in ("umkm_penerima", "kp2mi_pmi", "kemenkop_anggota"):
+        assert run_night(source, JAN[1]) == "success"
+    assert snapshot(url) == before
+
+
+def test_missing_delivery_fails_the_night_and_other_sources_go_on(deployment):
+    url, landing = deployment
+    (landing / "kemenkop" / "anggota_koperasi_20260102.csv.gz").unlink()
+    assert run_night("kemenkop_anggota", JAN[2]) == "failed"
+    assert run_night("umkm_penerima", JAN[2]) == "success"
+    ((verdict, reason),) = [(r[1], r[6]) for r in batches(url, "kemenkop_anggota")]
+    assert verdict == "missing"
+    assert "kemenkop/anggota_koperasi_20260102.csv.gz" in reason and "WIB" in reason
+    assert run_night("kemenkop_anggota", JAN[2]) == "failed"
+    assert len(batches(url, "kemenkop_anggota")) == 1, "a re-run records it once"
+
+
+def test_umkm_without_its_ok_file_is_incomplete(deployment):
+    url, landing = deployment
+    (landing / "umkm" / "umkm_penerima_20260101.csv.ok").unlink()
+    assert run_night("umkm_penerima", JAN[1]) == "failed"
+    assert [r[1] for r in batches(url, "umkm_penerima")] == ["incomplete"]
+
+
+def test_duplicate_and_resend(deployment):
+    url, landing = deployment
+    umkm = landing / "umkm"
+    assert run_night("umkm_penerima", JAN[1]) == "success"
+    # The ministry sends the 1st's (non-empty) extract again as the 2nd's: a duplicate.
+    for suffix in (".csv", ".csv.ok"):
+        shutil.copy(
+            umkm / f"umkm_penerima_20260101{suffix}", umkm / f"umkm_penerima_20260102{suffix}"
+        )
+    assert run_night("umkm_penerima", JAN[2]) == "success"
+    assert batches(url, "umkm_penerima")[-1][1] == "duplicate"
+    # Then it resends the 1st with different content: the new batch replaces the old one.
+    resent = umkm / "umkm_penerima_20260101.csv"
+    lines = resent.read_bytes().split(b"\r\n")
+    data = b"\r\n".join(lines[:2] + [b""])  # header and the first row only
+    resent.write_bytes(data)
+    (umkm / "umkm_penerima_20260101.csv.ok").write_text(
+        f"rows=1\nsha256={hashlib.sha256(data).hexdigest()}\n"
+    )
+    assert run_night("umkm_penerima", JAN[1]) == "success"
+    first, duplicate, resend = batches(url, "umkm_penerima")
+    assert (first[0], first[5]) == (JAN[1], False), "the first delivery is history"
+    assert (resend[0], resend[2], resend[5]) == (JAN[1], 1, True)
+    assert query(url, "SELECT count(*) FROM raw.umkm_penerima")[0][0] == resend[3]
+
+
+def test_a_truncated_gzip_fails_with_a_message_naming_source_and_file(deployment):
+    url, landing = deployment
+    path = landing / "kemendes" / "kegiatan_desa_20260101.jsonl.gz"
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    assert run_night("kemendes_kegiatan", JAN[1]) == "failed"
+    ((verdict, reason),) = [(r[1], r[6]) for r in batches(url, "kemendes_kegiatan")]
+    assert verdict == "failed"
+    assert "kemendes_kegiatan" in reason and "kegiatan_desa_20260101.jsonl.gz" in reason
+    assert query(url, "SELECT count(*) FROM raw.kemendes_kegiatan")[0][0] == 0
+    with gzip.open(path) as broken, pytest.raises(EOFError):
+        broken.read()
+
+
+def test_airflow_dags_test_cli(deployment):
+    """What an engineer types: `airflow dags test <dag> <date>` (a separate process)."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "dags", "test",
+         "ingest_bps_penduduk", "2026-01-01"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    url, _ = deployment
+    assert [r[1] for r in batches(url, "bps_penduduk")] == ["passed"]
