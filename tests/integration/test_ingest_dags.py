@@ -203,3 +203,110 @@ def test_airflow_dags_test_cli(deployment):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     url, _ = deployment
     assert [r[1] for r in batches(url, "bps_penduduk")] == ["passed"]
+
+
+def _rename_umkm_column(path: Path) -> None:
+    data = path.read_bytes().replace(b"TGL_MULAI", b"TANGGAL_MULAI", 1)
+    path.write_bytes(data)
+    _rewrite_ok(path, data)
+
+
+def _umkm_wrong_delimiter(path: Path) -> None:
+    data = path.read_bytes().replace(b";", b",")
+    path.write_bytes(data)
+    _rewrite_ok(path, data)
+
+
+def _umkm_windows_1252(path: Path) -> None:
+    text = path.read_bytes().decode("utf-8-sig").replace("ID_PENERIMA;", "ID_PENERIMA;", 1)
+    lines = text.split("\r\n")
+    lines[1] = lines[1].replace(";", ";José ", 1) if len(lines) > 1 else lines[1]
+    data = "\r\n".join(lines).encode("cp1252", errors="replace")
+    path.write_bytes(data)
+    _rewrite_ok(path, data)
+
+
+def _rewrite_ok(path: Path, data: bytes) -> None:
+    rows = max(0, data.count(b"\r\n") - 1)
+    Path(f"{path}.ok").write_text(f"rows={rows}\nsha256={hashlib.sha256(data).hexdigest()}\n")
+
+
+def _empty_file(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _parekraf_header_one_row_lower(path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path)
+    workbook["Peserta"].insert_rows(4)
+    workbook.save(path)
+
+
+BROKEN_DELIVERIES = {
+    "renamed column": ("umkm_penerima", "umkm/umkm_penerima_20260101.csv", _rename_umkm_column,
+                       "TGL_MULAI"),
+    "wrong delimiter": ("umkm_penerima", "umkm/umkm_penerima_20260101.csv",
+                        _umkm_wrong_delimiter, "delimiter"),
+    "Windows-1252": ("umkm_penerima", "umkm/umkm_penerima_20260101.csv", _umkm_windows_1252,
+                     "UTF-8"),
+    "0-byte file": ("kemenkop_anggota", "kemenkop/anggota_koperasi_20260101.csv.gz",
+                    _empty_file, "anggota_koperasi_20260101.csv.gz"),
+    "Excel header one row lower": ("parekraf_pelatihan",
+                                   "parekraf/Peserta_Pelatihan_20260101.xlsx",
+                                   _parekraf_header_one_row_lower, "row"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_DELIVERIES))
+def test_a_broken_delivery_fails_its_batch_with_an_actionable_message(deployment, case):
+    url, landing = deployment
+    source, relative, breaker, mentioned = BROKEN_DELIVERIES[case]
+    breaker(landing / relative)
+    assert run_night(source, JAN[1]) == "failed"
+    assert run_night("kemendes_kegiatan", JAN[1]) == "success", "other ministries go on"
+    rows = batches(url, source)
+    # A 0-byte file is an incomplete delivery (still being written, or cut off), not a bad one.
+    assert [r[1] for r in rows] == ["incomplete" if case == "0-byte file" else "failed"], rows
+    reason = rows[0][6]
+    assert source in reason and Path(relative).name in reason and mentioned in reason, reason
+    assert query(url, f"SELECT count(*) FROM raw.{source}")[0][0] == 0
+    if case != "0-byte file":  # a delivery that never completed is not archived
+        archived = list((Path(os.environ["SINERGI_HOME"]) / "archive" / source).rglob("*"))
+        assert any(p.name == Path(relative).name for p in archived), "the bytes are archived"
+
+
+def test_a_malformed_jsonl_line_is_quarantined_and_the_rest_loads(deployment):
+    url, landing = deployment
+    path = landing / "kemendes" / "kegiatan_desa_20260101.jsonl.gz"
+    lines = gzip.decompress(path.read_bytes()).split(b"\n")
+    lines.insert(1, b'{"id_kegiatan": "KD-2026-000999", "peserta": [ this is not json')
+    path.write_bytes(gzip.compress(b"\n".join(lines)))
+    assert run_night("kemendes_kegiatan", JAN[1]) == "success"
+    ((verdict, received, loaded, quarantined),) = [
+        (r[1], r[2], r[3], r[4]) for r in batches(url, "kemendes_kegiatan")
+    ]
+    assert verdict == "warned" and received == loaded + quarantined and quarantined >= 1
+    reasons = query(url, "SELECT reason_code, source_row_number FROM dq.quarantine")
+    assert ("unreadable_row", 2) in reasons
+
+
+def test_a_late_delivery_before_the_deadline_is_waited_for(deployment):
+    """The sensor's poke: nothing yet and before the deadline -> wait; then it arrives."""
+    from sinergi.ingest import nightly
+
+    url, landing = deployment
+    spec = SOURCES["kemenkop_anggota"]
+    path = landing / "kemenkop" / "anggota_koperasi_20260102.csv.gz"
+    held_back = path.read_bytes()
+    path.unlink()
+    night = nightly.plan(spec, datetime(2026, 1, 2, 2, 0, tzinfo=WIB), url)
+    before_deadline = datetime(2026, 1, 3, 3, 0, tzinfo=WIB)
+    assert nightly.poke_file_drop(spec, night, url, landing, now=before_deadline) is None
+    path.write_bytes(held_back)
+    found = nightly.poke_file_drop(spec, night, url, landing, now=before_deadline)
+    assert found["location"] == "kemenkop/anggota_koperasi_20260102.csv.gz"
+    after_deadline = datetime(2026, 1, 3, 7, 0, tzinfo=WIB)
+    path.unlink()
+    with pytest.raises(nightly.NotRetryable, match="no delivery"):
+        nightly.poke_file_drop(spec, night, url, landing, now=after_deadline)

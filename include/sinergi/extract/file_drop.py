@@ -29,8 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from sinergi.extract.window import delivery_deadline, format_wib
-from sinergi.parse import DeliveryError, check_umkm_delivery
-from sinergi.parse.umkm import control_file_path
+from sinergi.parse import DeliveryError
+from sinergi.parse.umkm import check_umkm_complete, control_file_path
 from sinergi.sources.registry import SourceSpec
 
 # The one source whose delivery is a data file plus a control file written after it.
@@ -171,8 +171,9 @@ def _umkm_incomplete_reason(csv_path: Path, relative: str) -> str | None:
             "until then the CSV may be partial)"
         )
     try:
-        # Reads the .ok (a half-written one is "malformed"), then compares sha256, then rows.
-        check_umkm_delivery(csv_path)
+        # Reads the .ok (a half-written one is "malformed") and compares sha256. A complete CSV
+        # whose rows are unreadable or disagree with the .ok's count fails at loading instead.
+        check_umkm_complete(csv_path)
     except DeliveryError as error:
         return error.detail
     return None

@@ -21,7 +21,8 @@ from sinergi.extract.window import api_window, business_date, delivery_deadline,
 from sinergi.ingest import archive, batches
 from sinergi.ingest import load as loading
 from sinergi.ingest.schema import ensure_schema
-from sinergi.parse import PARSERS, DeliveryError, check_umkm_delivery, read_umkm_control_file
+from sinergi.parse import PARSERS, DeliveryError, read_umkm_control_file
+from sinergi.parse.umkm import check_umkm_complete
 from sinergi.sources.registry import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -135,10 +136,11 @@ def land(spec: SourceSpec, delivery: dict, warehouse_url: str) -> dict:
 
 
 def _check_control_file(spec: SourceSpec, landed, warehouse_url: str) -> None:
-    """UMKM: the archived CSV must agree with its archived `.ok` before a batch is opened, so
-    a corrected `.ok` for the same CSV can still load later (the night stays `incomplete`)."""
+    """UMKM: the archived CSV must be the one its archived `.ok` describes (sha256) before a
+    batch is opened, so a corrected `.ok` for the same CSV can still load later (the night
+    stays `incomplete`). Row count and readability are checked when loading (`failed`)."""
     try:
-        check_umkm_delivery(Path(landed.archive_path))
+        check_umkm_complete(Path(landed.archive_path))
     except DeliveryError as error:
         with _connect(warehouse_url) as conn:
             batches.record_incomplete(

@@ -103,6 +103,23 @@ def check_umkm_delivery(csv_path: Path) -> None:
     The ministry writes the ``.ok`` after the CSV: without it, or with a different hash or row
     count, the CSV is incomplete (still being written, cut off, or replaced).
     """
+    expected_rows = check_umkm_complete(csv_path)
+    path_ok = control_file_path(csv_path)
+    actual_rows = sum(1 for _ in _read_csv(csv_path))
+    if actual_rows != expected_rows:
+        raise DeliveryError(
+            SOURCE,
+            csv_path,
+            f"the CSV has {actual_rows} data rows but {display_path(path_ok)} says "
+            f"rows={expected_rows}",
+        )
+
+
+def check_umkm_complete(csv_path: Path) -> int:
+    """Raise DeliveryError unless the ``.ok`` exists, is well formed and its sha256 is the
+    CSV's: the delivery is then complete as the ministry wrote it (whether its content is
+    readable, and has the rows the ``.ok`` counts, is for loading to find out). Returns the
+    ``.ok``'s row count."""
     path_ok = control_file_path(csv_path)
     if not path_ok.exists():
         raise DeliveryError(
@@ -122,14 +139,7 @@ def check_umkm_delivery(csv_path: Path) -> None:
             f"sha256 of the CSV is {actual_sha} but {display_path(path_ok)} says {expected_sha}; "
             "the CSV is incomplete or was changed after its control file was written",
         )
-    actual_rows = sum(1 for _ in _read_csv(csv_path))
-    if actual_rows != expected_rows:
-        raise DeliveryError(
-            SOURCE,
-            csv_path,
-            f"the CSV has {actual_rows} data rows but {display_path(path_ok)} says "
-            f"rows={expected_rows}",
-        )
+    return expected_rows
 
 
 def _read_csv(path: Path) -> Iterator[ParsedRow]:

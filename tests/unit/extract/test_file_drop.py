@@ -15,6 +15,7 @@ from sinergi.extract.file_drop import (
     check_delivery,
     deadline_outcome,
 )
+from sinergi.parse import PARSERS, DeliveryError
 from sinergi.simulate.config import SimulationConfig
 from sinergi.simulate.simulator import Simulator
 from sinergi.sources.registry import SOURCES
@@ -137,13 +138,16 @@ def test_umkm_ok_with_wrong_sha256_is_incomplete(landing: Path) -> None:
     assert "sha256 of the CSV is" in (status.reason or "")
 
 
-def test_umkm_ok_with_wrong_row_count_is_incomplete(landing: Path) -> None:
+def test_umkm_ok_with_wrong_row_count_is_complete_and_fails_at_loading(landing: Path) -> None:
+    """The sha256 agrees: the CSV is exactly what the ministry wrote, so it is delivered; its
+    row count disagreeing with the .ok is a content error that fails the batch when loading."""
     path_ok = landing / "umkm" / "umkm_penerima_20260101.csv.ok"
     sha = path_ok.read_text().splitlines()[1]
     path_ok.write_text(f"rows=7\n{sha}\n")
     status = check_delivery(UMKM, START, landing)
-    assert status.state is DeliveryState.INCOMPLETE
-    assert "data rows but" in (status.reason or "") and "rows=7" in (status.reason or "")
+    assert status.state is DeliveryState.READY
+    with pytest.raises(DeliveryError, match="data rows but"):
+        list(PARSERS["umkm_penerima"](landing / "umkm" / "umkm_penerima_20260101.csv"))
 
 
 def test_umkm_ok_written_before_the_csv_is_complete(landing: Path) -> None:
