@@ -40,6 +40,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--damage-scale", type=float, default=1.0,
         help="multiply every damage rate (2 = the 'double damage' world)",
     )  # fmt: skip
+    parser.add_argument(
+        "--delivery-faults", type=float, default=0.0, metavar="RATE",
+        help="share of file deliveries that go missing, arrive cut off or duplicate the "
+        "previous one (their rows come with the next good delivery); default 0",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_simulate, parser=parser)
     subcommands = parser.add_subparsers(dest="simulate_command", metavar="SUBCOMMAND")
@@ -61,6 +66,7 @@ def _simulate(args: argparse.Namespace) -> int:
             end=args.end,
             seed=args.seed,
             damage=DamageRates().scaled(args.damage_scale),
+            delivery_fault_rate=args.delivery_faults,
         )
     except ValueError as error:
         args.parser.error(str(error))

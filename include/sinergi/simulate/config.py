@@ -38,6 +38,10 @@ class SimulationConfig:
     damage: DamageRates = field(default_factory=DamageRates)
     # How many years of history exist before D1 (delivered as the first night's backlog).
     history_years: int = 8
+    # Share of (file source, night) deliveries that go wrong: missing, broken (cut off) or a
+    # duplicate of the previous delivery. The ministry re-sends the rows of a bad night in
+    # its next good delivery. 0 by default: the identity and warehouse tests want clean nights.
+    delivery_fault_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.persons < 1:

@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import random
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -98,6 +99,10 @@ class Simulator:
         self._kemenkop_changes: dict[date, list[tuple[int, bytes | None]]] = defaultdict(list)
         self._invalid_rows: list[list[str]] = []
         self._deliveries: list[list[str]] = []
+        # Delivery faults: rows a bad night owes to the next good delivery, and the file a
+        # duplicate sends again.
+        self._carry: dict[str, list[str]] = {}
+        self._last_delivered: dict[str, Path] = {}
 
     # ------------------------------------------------------------------ nights
     def first_night(self, source: str) -> date:
@@ -330,25 +335,61 @@ class Simulator:
             path = self.out / "api" / f"{source}.jsonl"
             self._record_delivery(self.config.start, source, path, rows)
 
-    def _record_delivery(self, night: date, source: str, path: Path, rows: int) -> None:
-        self.summary.deliveries += 1
+    def _record_delivery(
+        self, night: date, source: str, path: Path, rows: int, fault: str | None = None
+    ) -> None:
+        self.summary.deliveries += fault != "missing"
         self._deliveries.append(
-            [night.isoformat(), source, str(path.relative_to(self.out)), str(rows)]
+            [night.isoformat(), source, str(path.relative_to(self.out)), str(rows), fault or ""]
         )
 
     def _write_delta_files(self, night: date) -> None:
         stamp = f"{night:%Y%m%d}"
-        rows = map(json.loads, self.spool.read("umkm_penerima", night))
-        path = self.landing / "umkm" / f"umkm_penerima_{stamp}.csv"
-        self._record_delivery(night, "umkm_penerima", path, writers.write_umkm(path, rows))
+        self._write_delta(
+            "umkm_penerima", night, self.landing / "umkm" / f"umkm_penerima_{stamp}.csv",
+            writers.write_umkm,
+        )  # fmt: skip
         if parekraf_delivers_on(night):
-            rows = map(json.loads, self.spool.read("parekraf_pelatihan", night))
-            path = self.landing / "parekraf" / f"Peserta_Pelatihan_{stamp}.xlsx"
-            count = writers.write_parekraf(path, night, rows)
-            self._record_delivery(night, "parekraf_pelatihan", path, count)
-        rows = map(json.loads, self.spool.read("kemendes_kegiatan", night))
-        path = self.landing / "kemendes" / f"kegiatan_desa_{stamp}.jsonl.gz"
-        self._record_delivery(night, "kemendes_kegiatan", path, writers.write_jsonl_gz(path, rows))
+            self._write_delta(
+                "parekraf_pelatihan", night,
+                self.landing / "parekraf" / f"Peserta_Pelatihan_{stamp}.xlsx",
+                lambda path, rows: writers.write_parekraf(path, night, rows),
+            )  # fmt: skip
+        self._write_delta(
+            "kemendes_kegiatan", night,
+            self.landing / "kemendes" / f"kegiatan_desa_{stamp}.jsonl.gz", writers.write_jsonl_gz,
+        )  # fmt: skip
+
+    def _write_delta(self, source: str, night: date, path: Path, write) -> None:
+        """One delta delivery, possibly gone wrong; rows of a bad night come with the next."""
+        payloads = self._carry.pop(source, [])
+        if payloads:
+            payloads = _latest_per_record(payloads + self.spool.read(source, night), source)
+        else:
+            payloads = self.spool.read(source, night)
+        fault = self._delivery_fault(source, night)
+        if fault == "duplicate" and source not in self._last_delivered:
+            fault = "missing"  # nothing earlier to send again
+        if fault is None:
+            count = write(path, map(json.loads, payloads))
+            self._last_delivered[source] = path
+            self._record_delivery(night, source, path, count)
+            return
+        self._carry[source] = payloads
+        if fault == "broken":
+            write(path, map(json.loads, payloads))
+            _cut_off(path)
+        elif fault == "duplicate":
+            _send_again(self._last_delivered[source], path)
+        self._record_delivery(night, source, path, 0, fault)
+
+    def _delivery_fault(self, source: str, night: date) -> str | None:
+        """Whether this night's delivery goes wrong, and how (never the backlog night)."""
+        rate = self.config.delivery_fault_rate
+        if rate <= 0 or night == self.config.start:
+            return None
+        rng = random.Random(f"{self.config.seed}:fault:{source}:{night}")
+        return rng.choice(DELIVERY_FAULTS) if rng.random() < rate else None
 
     def _write_kemenkop(self, night: date, lines: Iterator[bytes | None]) -> None:
         rng = random.Random(f"{self.config.seed}:kemenkop:{night}")
@@ -369,9 +410,22 @@ class Simulator:
                     yield writers.kemenkop_line(junk)
 
         path = self.landing / "kemenkop" / f"anggota_koperasi_{night:%Y%m%d}.csv.gz"
-        self._record_delivery(
-            night, "kemenkop_anggota", path, writers.write_kemenkop(path, with_junk())
-        )
+        fault = self._delivery_fault("kemenkop_anggota", night)
+        if fault == "duplicate" and "kemenkop_anggota" not in self._last_delivered:
+            fault = "missing"
+        if fault == "missing":  # a snapshot needs no carrying: the next one is complete
+            self._record_delivery(night, "kemenkop_anggota", path, 0, fault)
+        elif fault == "duplicate":
+            _send_again(self._last_delivered["kemenkop_anggota"], path)
+            self._record_delivery(night, "kemenkop_anggota", path, 0, fault)
+        else:
+            count = writers.write_kemenkop(path, with_junk())
+            if fault == "broken":
+                _cut_off(path)
+                count = 0
+            else:
+                self._last_delivered["kemenkop_anggota"] = path
+            self._record_delivery(night, "kemenkop_anggota", path, count, fault)
 
     def _write_reference_files(self, night: date) -> None:
         first = night == self.config.start
@@ -410,7 +464,7 @@ class Simulator:
         )
         writers.write_csv(
             truth / "deliveries.csv",
-            ("logical_date", "source_system", "path", "rows"),
+            ("logical_date", "source_system", "path", "rows", "fault"),
             self._deliveries,
         )
         manifest = {
@@ -423,6 +477,36 @@ class Simulator:
             "invalid_rows": self.summary.invalid_rows,
         }
         (truth / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+DELIVERY_FAULTS = ("missing", "broken", "duplicate")
+
+
+def _cut_off(path: Path) -> None:
+    """A delivery cut off half-way (a UMKM `.ok` written before that still has the full
+    file's hash, so it disagrees)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _send_again(previous: Path, path: Path) -> None:
+    """The ministry drops the previous delivery again under this night's name."""
+    shutil.copyfile(previous, path)
+    control = Path(f"{previous}.ok")
+    if control.exists():
+        shutil.copyfile(control, Path(f"{path}.ok"))
+
+
+def _latest_per_record(payloads: list[str], source: str) -> list[str]:
+    """Carried and new rows of one delivery: one row per record, the latest (payloads come
+    in update order, so the last one seen wins), kept in update order."""
+    latest: dict[str, str] = {}
+    for payload in payloads:
+        record = json.loads(payload)
+        key = record.get(RECORD_ID_FIELD[source]) or payload  # invalid rows without an id
+        latest.pop(key, None)
+        latest[key] = payload
+    return list(latest.values())
 
 
 def _split_kemenkop(line: str) -> list[str]:
