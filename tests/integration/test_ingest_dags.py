@@ -310,3 +310,34 @@ def test_a_late_delivery_before_the_deadline_is_waited_for(deployment):
     path.unlink()
     with pytest.raises(nightly.NotRetryable, match="no delivery"):
         nightly.poke_file_drop(spec, night, url, landing, now=after_deadline)
+
+
+@pytest.fixture
+def flaky_api(world, fresh_database, airflow_db, tmp_path, monkeypatch):
+    """The KemenP2MI API at its real rate limit, failing a third of the requests."""
+    with serve_in_background(
+        world, TOKEN, rate_limit_per_second=5, failure_rate=0.3, seed=3
+    ) as url:
+        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", fresh_database)
+        monkeypatch.setenv("AIRFLOW_CONN_KP2MI_API", f"http://:{TOKEN}@{url[7:]}")
+        monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+        yield fresh_database, url
+
+
+def test_api_extract_survives_rate_limits_and_503s(flaky_api, world):
+    url, _ = flaky_api
+    assert run_night("kp2mi_program", JAN[1]) == "success"
+    ((verdict, received),) = [(r[1], r[2]) for r in batches(url, "kp2mi_program")]
+    expected = sum(
+        1 for line in (world / "api" / "kp2mi_program.jsonl").read_text().splitlines()
+        if '"updated_at": "2026-01-01' in line
+    )  # fmt: skip
+    assert verdict in ("passed", "warned") and received == expected
+
+
+def test_a_wrong_token_fails_at_once_with_a_clear_message(flaky_api, monkeypatch, caplog):
+    url, api_url = flaky_api
+    monkeypatch.setenv("AIRFLOW_CONN_KP2MI_API", f"http://:wrong-token@{api_url[7:]}")
+    assert run_night("kp2mi_pmi", JAN[1]) == "failed"
+    assert "refused the token" in caplog.text and "kp2mi_api" in caplog.text
+    assert batches(url, "kp2mi_pmi") == [], "nothing was landed"
