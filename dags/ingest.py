@@ -29,7 +29,13 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from sinergi.airflow_adapter import KP2MI_CONN_ID, FailureNotifier, source_asset, warehouse_url
+from sinergi.airflow_adapter import (
+    KP2MI_CONN_ID,
+    FailureNotifier,
+    annotate_asset_event,
+    source_asset,
+    warehouse_url,
+)
 from sinergi.ingest import nightly
 from sinergi.sources.registry import SOURCES, SourceSpec
 
@@ -108,10 +114,11 @@ def build_ingest_dag(spec: SourceSpec):
                 raise AirflowFailException(str(error)) from error
 
         @task(outlets=[source_asset(spec.name)])
-        def publish(batch: dict) -> str:
+        def publish(batch: dict, outlet_events=None) -> str:
             """Announce the loaded batch to the warehouse build (the Asset event)."""
             if not batch.get("publish", True):
                 raise AirflowSkipException(batch.get("reason", "nothing new to publish"))
+            annotate_asset_event(outlet_events, spec.name, batch)
             return f"{spec.name} {batch['business_date']}: {batch['verdict']}"
 
         publish(validate(load(land(delivery))))

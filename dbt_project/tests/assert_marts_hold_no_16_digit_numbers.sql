@@ -3,7 +3,7 @@
 -- leaked past the boundary of contracts/WAREHOUSE.md; find the model that carries it and
 -- hash or drop the column. Key and hash columns are hex (md5 or HMAC), which may contain
 -- 16 decimal digits in a row by chance, so for those only a value that is itself a 16-digit
--- number fails.
+-- number fails. Key columns are named `*_key`, `*_key_a`/`*_key_b` (overlap pairs) or `*_hash`.
 {%- set marts = [
     'dim_worker', 'bridge_worker_source_record', 'dim_program', 'dim_region',
     'fct_enrollment', 'fct_enrollment_overlap', 'mart_returnee_pathways',
@@ -15,7 +15,8 @@
     {%- if execute %}
         {%- for column in adapter.get_columns_in_relation(relation) %}
             {%- set name = column.name | lower %}
-            {%- if name.endswith('_key') or name.endswith('_hash') %}
+            {%- if name.endswith('_key') or name.endswith('_key_a') or name.endswith('_key_b')
+                   or name.endswith('_hash') %}
                 {%- set pattern = '^[0-9]{16}$' %}
             {%- else %}
                 {%- set pattern = '(^|[^0-9])[0-9]{16}([^0-9]|$)' %}

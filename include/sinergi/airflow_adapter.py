@@ -41,6 +41,38 @@ def source_asset(source_name: str) -> Asset:
     )
 
 
+def annotate_asset_event(outlet_events, source_name: str, batch: dict) -> None:
+    """Put the business day (and the batch) on the Asset event a source publishes: the
+    warehouse run it triggers has no logical date of its own and builds this day."""
+    outlet_events[source_asset(source_name)].extra = {
+        "business_date": batch["business_date"],
+        "batch_id": batch.get("batch_id"),
+        "verdict": batch.get("verdict"),
+    }
+
+
+def triggering_event_extras(context) -> list[dict]:
+    """The ``extra`` of every Asset event that triggered this run (none for a manual run)."""
+    events = context.get("triggering_asset_events") or {}
+    return [dict(event.extra or {}) for batch in events.values() for event in batch]
+
+
+def dbt_environment_interceptor(context, operator) -> None:
+    """Cosmos interceptor: give a dbt task the warehouse connection and the HMAC key, at run
+    time only (never at parse time, never in the DAG's files). Both are masked first, so the
+    rendered fields Airflow stores and the task log show ``***`` in their place."""
+    from airflow.sdk.log import mask_secret
+
+    from sinergi.dbt_runner import dbt_environment, pii_key
+
+    key = pii_key()
+    environment = dbt_environment(warehouse_url(), key)
+    mask_secret(key)
+    if environment["SINERGI_DBT_PASSWORD"]:
+        mask_secret(environment["SINERGI_DBT_PASSWORD"])
+    operator.env = {**(operator.env or {}), **environment}
+
+
 class FailureNotifier(BaseNotifier):
     """Says which DAG, which business day, which task failed and why: in the task log always,
     and to a webhook (JSON POST) when ``SINERGI_ALERT_WEBHOOK`` is set."""

@@ -1,7 +1,8 @@
 """The ``sinergi`` command: the operator's front door.
 
 Each command group lives beside the code it drives and registers itself here:
-``sinergi db ...`` in ``sinergi.db.cli``, ``sinergi simulate ...`` in ``sinergi.simulate.cli``.
+``sinergi db ...`` in ``sinergi.db.cli``, ``sinergi simulate ...`` in ``sinergi.simulate.cli``,
+``sinergi run`` in ``sinergi.pipeline``.
 Imports stay inside the groups so ``sinergi --help`` is instant.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sinergi import airflow_services, pipeline
     from sinergi.db import cli as db_cli
     from sinergi.simulate import cli as simulate_cli
 
@@ -23,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_cli.register(commands)
     simulate_cli.register(commands)
+    pipeline.register(commands)
+    airflow_services.register(commands)
     return parser
 
 
