@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from sinergi.pipeline import MARTS  # the contract's marts, listed once
 from sinergi.simulate.config import SimulationConfig
 from sinergi.simulate.kp2mi_api import serve_in_background
 from sinergi.simulate.simulator import Simulator
@@ -30,16 +31,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WORLD = SimulationConfig(persons=300, start=date(2026, 1, 1), end=date(2026, 1, 4), seed=11)
 TOKEN = "e2e-token"
 PII_KEY = "e2e-test-hmac-key-0123456789abcdef"
-MARTS = (
-    "dim_worker",
-    "bridge_worker_source_record",
-    "dim_program",
-    "dim_region",
-    "fct_enrollment",
-    "fct_enrollment_overlap",
-    "mart_returnee_pathways",
-    "mart_program_reach_regency_month",
-)
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from sinergi.pipeline import MARTS  # the contract's marts, listed once
+
 pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -41,16 +43,6 @@ WIB = ZoneInfo("Asia/Jakarta")
 WORLD_START, WORLD_END = date(2026, 1, 1), date(2026, 1, 4)
 LOGICAL_DATE = WORLD_END
 TOKEN = "test-token"
-MARTS = (
-    "dim_worker",
-    "bridge_worker_source_record",
-    "dim_program",
-    "dim_region",
-    "fct_enrollment",
-    "fct_enrollment_overlap",
-    "mart_returnee_pathways",
-    "mart_program_reach_regency_month",
-)
 SIXTEEN_DIGITS = re.compile(r"(^|[^0-9])[0-9]{16}([^0-9]|$)")
 
 
