@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen --python $(PYTHON_VERSION)
 DEMO_DIR ?= var/demo
 SCALE ?= 100k
 
-.PHONY: help install test test-unit lint fix demo run bench bench-simulator db-start db-stop clean
+.PHONY: help install test test-unit lint fix demo run bench bench-simulator bench-dag-parse db-start db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -46,7 +46,10 @@ demo: install ## simulate two weeks of the ministries and run every night throug
 run: install ## the nightly pipeline for a date range: make run FROM=2026-01-01 TO=2026-01-10
 	$(RUN) sinergi run --from $(FROM) --to $(TO)
 
-bench: bench-simulator ## benchmarks (SCALE=100k or SCALE=1m)
+bench: bench-simulator bench-dag-parse ## benchmarks (SCALE=100k or SCALE=1m)
+
+bench-dag-parse: install ## parse time of each DAG file in a fresh process, results in bench/results
+	$(RUN) python bench/dag_parse.py
 
 bench-simulator: install ## simulator throughput and peak memory, 90 nights, results in bench/results
 	$(RUN) python bench/simulator.py --scale $(SCALE)

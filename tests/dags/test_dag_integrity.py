@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +42,7 @@ def test_house_rules(dag_bag):
 
 
 PARSE_WITHOUT_IO = """
-import socket, sys, time
+import socket, sys
 import psycopg
 
 def refuse(*args, **kwargs):
@@ -53,22 +52,18 @@ psycopg.connect = refuse
 socket.socket.connect = refuse
 socket.create_connection = refuse
 from airflow.dag_processing.dagbag import DagBag
-started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
-print(f"{time.perf_counter() - started:.3f}")
 assert not bag.import_errors, bag.import_errors
 """
 
 
-def test_parsing_touches_no_database_or_network_and_is_fast():
-    """In a fresh interpreter (as the dag-processor does), with connections refused."""
-    started = time.perf_counter()
+def test_parsing_touches_no_database_or_network():
+    """In a fresh interpreter (as the dag-processor does), with connections refused. How long
+    parsing takes is measured by `make bench-dag-parse`, not asserted here."""
     result = subprocess.run(
         [sys.executable, "-c", PARSE_WITHOUT_IO, str(DAGS_FOLDER)],
         capture_output=True,
         text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    parse_seconds = float(result.stdout.strip().splitlines()[-1])
-    assert parse_seconds < 2.0, f"parsing the DAG folder took {parse_seconds:.2f} s"
-    assert time.perf_counter() - started < 60
