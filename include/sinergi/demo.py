@@ -98,11 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         f"Data Docs (validation results for the ministries' stewards): "
         f"{settings.data_docs_dir() / 'index.html'}",
         f"dbt docs (models, columns, lineage): {docs}" if docs else "dbt docs: not generated",
-        "Airflow UI: every run above is in Airflow's metadata database (the `airflow` "
-        "database of this PostgreSQL; home "
-        f"{settings.sinergi_home() / 'airflow'}). Opening the UI on it is issue 6 "
-        "(`make up`); until it lands: `airflow api-server` with the environment of "
-        "sinergi.airflow_home.environment().",
+        "Airflow UI: `make up` starts it on 127.0.0.1 and prints the address and the "
+        "generated admin password; every run above is there (Airflow's metadata database "
+        f"is the `airflow` database of this PostgreSQL, home {settings.sinergi_home() / 'airflow'}"
+        "). `make down` stops it.",
     ]
     if password:
         lines.append(
