@@ -230,17 +230,22 @@ def volume(load_mode: str) -> Check:
     )
 
 
-def id_present(column: str) -> Check:
+def _present(column: str, severity: str, reason_code: str, description: str) -> Check:
+    """A not-null check: the GX expectation and the SQL that finds the same rows."""
     return Check(
         name=f"{column}_present",
-        severity="warn",
-        reason_code="missing_id",
-        description=f"every row has its {column}",
+        severity=severity,
+        reason_code=reason_code,
+        description=description,
         columns=(column,),
         expectation="ExpectColumnValuesToNotBeNull",
         expectation_kwargs={"column": column},
         where=lambda scope: sql.SQL("{} IS NULL").format(sql.Identifier(column)),
     )
+
+
+def id_present(column: str) -> Check:
+    return _present(column, "warn", "missing_id", f"every row has its {column}")
 
 
 def id_unique(columns: tuple[str, ...]) -> Check:
@@ -347,16 +352,8 @@ def nik_shape(column: str) -> Check:
 
 
 def nik_present(column: str) -> Check:
-    return Check(
-        name=f"{column}_present",
-        severity="flag",
-        reason_code="nik_missing",
-        description=f"{column} is present (a missing NIK is flagged, not rejected)",
-        columns=(column,),
-        expectation="ExpectColumnValuesToNotBeNull",
-        expectation_kwargs={"column": column},
-        where=lambda scope: sql.SQL("{} IS NULL").format(sql.Identifier(column)),
-    )
+    description = f"{column} is present (a missing NIK is flagged, not rejected)"
+    return _present(column, "flag", "nik_missing", description)
 
 
 def birth_not_in_future(column: str, formats: Sequence[DateFormat]) -> Check:
