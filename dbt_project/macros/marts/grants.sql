@@ -58,7 +58,7 @@
     begin
         revoke create on schema public from public;
         foreach schema_name in array
-            array['raw', 'staging', 'intermediate', 'marts', 'restricted', 'dq'] loop
+            array['raw', 'staging', 'intermediate', 'marts', 'restricted', 'dq', 'identity'] loop
             if exists (select from pg_catalog.pg_namespace where nspname = schema_name) then
                 execute format('revoke all on schema %I from public', schema_name);
             end if;
@@ -104,4 +104,10 @@
     grant usage on schema {{ this.schema }} to case_officer;
     grant select on {{ this }} to case_officer;
     alter default privileges in schema {{ this.schema }} grant select on tables to case_officer
+{%- endmacro %}
+
+{#- Post-hook of restricted.match_review, after marts_grant_case_officer: case officers record
+    their decision through the view; nothing else of the review queue is theirs to change. -#}
+{% macro marts_grant_review_decisions() -%}
+    grant update (decision, decided_by, decided_at, note) on {{ this }} to case_officer
 {%- endmacro %}

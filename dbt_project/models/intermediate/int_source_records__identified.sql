@@ -1,13 +1,11 @@
 {#- The identity of every source record: which person (worker_key) it belongs to.
 
-    THE model identity resolution replaces. For now deterministic:
-    - a record with a `valid` NIK -> worker_key derived from the NIK under the deployment's
-      secret (session setting sinergi.pii_key), so it is stable across nights and rebuilds and
-      does not reveal the NIK; match_method `nik_exact`, link_probability 1;
-    - any other record -> a person of its own, worker_key derived from source_system and
-      source_record_id; match_method `single_record`, link_probability 1.
-    Probabilistic linkage (Splink) will later merge single records into NIK clusters
-    (match_method `probabilistic`, link_probability < 1) without changing these columns. -#}
+    Identity resolution (include/sinergi/identity, docs/IDENTITY.md) runs between the two
+    halves of the build: it reads int_source_records__unioned, links records into people
+    (valid NIKs exactly, everything else with the Splink model) and keeps each record's key in
+    the pipeline state table identity.record; this model puts that key beside the record.
+    A record without a key means the identity step has not run since the record arrived: the
+    not_null test on worker_key stops the build there instead of publishing a person too many. -#}
 with
 
 source_records as (
@@ -16,30 +14,36 @@ source_records as (
 
 ),
 
+identities as (
+
+    select * from {{ source('identity', 'record') }}
+
+),
+
 final as (
 
     select
-        source_system,
-        source_record_id,
-        ministry,
-        nik_normalised,
-        nik_status,
-        name_normalised,
-        gender,
-        birth_date,
-        birth_year,
-        home_region_code,
-        home_regency_code,
-        home_province_code,
-        updated_at,
-        case
-            when nik_status = 'valid' then {{ worker_key_from_nik('nik_normalised') }}
-            else {{ worker_key_from_record('source_system', 'source_record_id') }}
-        end as worker_key,
-        case when nik_status = 'valid' then 'nik_exact' else 'single_record' end as match_method,
-        cast(1 as numeric) as link_probability,
-        is_deleted
+        source_records.source_system,
+        source_records.source_record_id,
+        source_records.ministry,
+        source_records.nik_normalised,
+        source_records.nik_status,
+        source_records.name_normalised,
+        source_records.gender,
+        source_records.birth_date,
+        source_records.birth_year,
+        source_records.home_region_code,
+        source_records.home_regency_code,
+        source_records.home_province_code,
+        source_records.updated_at,
+        identities.worker_key,
+        identities.match_method,
+        identities.link_probability,
+        source_records.is_deleted
     from source_records
+    left join identities
+        on source_records.source_system = identities.source_system
+        and source_records.source_record_id = identities.source_record_id
 
 )
 
