@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen --python $(PYTHON_VERSION)
 DEMO_DIR ?= var/demo
 SCALE ?= 100k
 
-.PHONY: help install test test-unit lint fix demo run bench bench-simulator bench-dag-parse db-start db-stop clean
+.PHONY: help install test test-unit lint fix demo run bench bench-simulator bench-dag-parse identity-eval db-start db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ bench: bench-simulator bench-dag-parse ## benchmarks (SCALE=100k or SCALE=1m)
 
 bench-dag-parse: install ## parse time of each DAG file in a fresh process, results in bench/results
 	$(RUN) python bench/dag_parse.py
+
+identity-eval: install ## identity quality vs simulated truth and baselines (10k, 100k; docs/IDENTITY.md)
+	$(RUN) sinergi db start
+	$(RUN) sinergi identity evaluate $(if $(WORLDS),--worlds $(WORLDS),)
 
 bench-simulator: install ## simulator throughput and peak memory, 90 nights, results in bench/results
 	$(RUN) python bench/simulator.py --scale $(SCALE)

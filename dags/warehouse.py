@@ -26,7 +26,13 @@ logical date); else the run's logical date in Asia/Jakarta. It reaches dbt as
    seed and snapshot. Executed locally with the project's own dbt; the warehouse comes from
    Airflow connection `warehouse` and the HMAC key from `SINERGI_PII_KEY`, both handed to
    dbt at run time only (the key as a session setting through `PGOPTIONS`, masked in logs);
-3. `summarise`: each source's batch verdicts for the day and the row count of every mart,
+3. `resolve_identities`, inside the dbt graph: after `dbt.int_source_records__unioned.test`,
+   before the models that read its tables (`int_source_records__identified`,
+   `worker_key_history`, `match_review`; include/sinergi/identity, docs/IDENTITY.md). It
+   links the records that changed against the people that exist with the committed Splink
+   model, keeps keys stable, queues uncertain pairs for review and records linkage measures
+   in `dq.linkage_metric` (a sudden change is logged as a warning);
+4. `summarise`: each source's batch verdicts for the day and the row count of every mart,
    in the task log and as the task's return value.
 
 **No manifest yet?** The manifest is written by `make install` (`dbt parse`, no database
@@ -58,18 +64,19 @@ ANY_SOURCE_LANDED = functools.reduce(operator.or_, (source_asset(name) for name 
 BUSINESS_DATE = "{{ ti.xcom_pull(task_ids='business_date') }}"
 
 
+def manifest_missing():
+    @task(task_id="dbt_manifest_missing")
+    def manifest_missing() -> None:
+        raise AirflowFailException(
+            f"no dbt manifest at {dbt_runner.MANIFEST_PATH}: run `make install` (or "
+            "`sinergi run`, which builds it) and let Airflow parse this DAG again"
+        )
+
+    return manifest_missing()
+
+
 def dbt_task_group():
-    """The Cosmos task group, or a failing placeholder when the manifest is not built yet."""
-    if not dbt_runner.MANIFEST_PATH.is_file():
-
-        @task(task_id="dbt_manifest_missing")
-        def manifest_missing() -> None:
-            raise AirflowFailException(
-                f"no dbt manifest at {dbt_runner.MANIFEST_PATH}: run `make install` (or "
-                "`sinergi run`, which builds it) and let Airflow parse this DAG again"
-            )
-
-        return manifest_missing()
+    """The Cosmos task group of every dbt node."""
 
     from cosmos import (
         DbtTaskGroup,
@@ -145,6 +152,15 @@ def warehouse():
         return day.isoformat()
 
     @task
+    def resolve_identities(day: str) -> dict:
+        """Identity resolution of the night (between the two halves of the dbt build)."""
+        from datetime import date
+
+        from sinergi.identity.resolve import resolve_identities
+
+        return resolve_identities(warehouse_url(), date.fromisoformat(day)).as_dict()
+
+    @task
     def summarise(day: str) -> dict:
         """Batch verdicts of the day and row counts of the marts."""
         from datetime import date
@@ -154,7 +170,19 @@ def warehouse():
         return summary
 
     day = business_date()
-    day >> dbt_task_group() >> summarise(day)
+    if not dbt_runner.MANIFEST_PATH.is_file():
+        day >> manifest_missing() >> summarise(day)
+        return
+    dbt = dbt_task_group()
+    day >> dbt >> summarise(day)
+    # identity resolution reads one model (after its tests) and writes the tables some others
+    # read; everything else of the dbt graph runs around it in parallel
+    tasks = {t.task_id: t for t in dbt}
+    identity_input = dbt_runner.IDENTITY_INPUT_MODEL
+    identities = resolve_identities(day)
+    tasks.get(f"dbt.{identity_input}.test", tasks[f"dbt.{identity_input}.run"]) >> identities
+    for model in dbt_runner.models_reading_identity():
+        identities >> tasks[f"dbt.{model}.run"]
 
 
 warehouse()

@@ -86,21 +86,6 @@
     end
 {%- endmacro %}
 
-{#- A stable pseudonymous key of a person known by a valid NIK: it does not reveal the NIK
-    (SHA-256 under the deployment's secret, session setting sinergi.pii_key). -#}
-{% macro worker_key_from_nik(nik) -%}
-    'W' || left(encode(sha256(convert_to(
-        'sinergi-worker:' || {{ nik }} || ':' || current_setting('sinergi.pii_key'), 'UTF8'
-    )), 'hex'), 20)
-{%- endmacro %}
-
-{#- A stable key of a record no NIK identifies: derived from its source and id only. -#}
-{% macro worker_key_from_record(source_system, source_record_id) -%}
-    'S' || left(encode(sha256(convert_to(
-        'sinergi-record:' || {{ source_system }} || ':' || {{ source_record_id }}, 'UTF8'
-    )), 'hex'), 20)
-{%- endmacro %}
-
 {#- A stable text key from parts (md5 of the parts joined with '|'; null parts as ''). -#}
 {% macro stable_key(parts) -%}
     md5(

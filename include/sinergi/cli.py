@@ -2,7 +2,8 @@
 
 Each command group lives beside the code it drives and registers itself here:
 ``sinergi db ...`` in ``sinergi.db.cli``, ``sinergi simulate ...`` in ``sinergi.simulate.cli``,
-``sinergi run`` in ``sinergi.pipeline``.
+``sinergi run`` in ``sinergi.pipeline``, ``sinergi identity ...`` in
+``sinergi.identity.cli``.
 Imports stay inside the groups so ``sinergi --help`` is instant.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from sinergi import airflow_services, pipeline
     from sinergi.db import cli as db_cli
+    from sinergi.identity import cli as identity_cli
     from sinergi.simulate import cli as simulate_cli
 
     parser = argparse.ArgumentParser(
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cli.register(commands)
     simulate_cli.register(commands)
     pipeline.register(commands)
+    identity_cli.register(commands)
     airflow_services.register(commands)
     return parser
 

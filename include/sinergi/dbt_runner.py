@@ -27,12 +27,22 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sinergi.settings import PROJECT_ROOT, SettingsError
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_PROJECT_NAME = "sinergi"  # dbt_project.yml `name`: the prefix of node ids
 PROFILE_NAME = "sinergi"
 TARGET_NAME = "warehouse"
 # The manifest Cosmos renders the warehouse DAG from. Its own target directory, so an
 # engineer's ad-hoc `dbt build` in dbt_project/ never rewrites it while Airflow parses it.
 MANIFEST_TARGET_DIR = DBT_PROJECT_DIR / "target" / "airflow"
 MANIFEST_PATH = MANIFEST_TARGET_DIR / "manifest.json"
+
+# Identity resolution reads IDENTITY_INPUT_MODEL and writes the tables of dbt source
+# `identity`. A build outside Airflow runs dbt on everything not downstream of that source,
+# then the identity step, then the rest; the warehouse DAG puts the step between the tasks of
+# the input model and of the models reading the source (models_reading_identity).
+IDENTITY_INPUT_MODEL = "int_source_records__unioned"
+IDENTITY_SOURCE = "identity"
+BEFORE_IDENTITY = {"exclude": [f"source:{IDENTITY_SOURCE}+"]}
+AFTER_IDENTITY = {"select": [f"source:{IDENTITY_SOURCE}+"]}
 
 PII_KEY_ENV = "SINERGI_PII_KEY"
 DEMO_ENV = "SINERGI_DEMO"
@@ -223,6 +233,20 @@ def manifest_is_stale(manifest: Path = MANIFEST_PATH, project_dir: Path = DBT_PR
         (project_dir / name).stat().st_mtime > built
         for name in ("dbt_project.yml", "profiles.yml", "packages.yml")
         if (project_dir / name).is_file()
+    )
+
+
+def models_reading_identity(manifest: Path = MANIFEST_PATH) -> list[str]:
+    """The models that read a table of source ``identity`` directly (from the manifest)."""
+    import json
+
+    prefix = f"source.{DBT_PROJECT_NAME}.{IDENTITY_SOURCE}."
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return sorted(
+        node["name"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and any(parent.startswith(prefix) for parent in node["depends_on"].get("nodes", []))
     )
 
 

@@ -20,10 +20,15 @@ Failure policy:
 warehouse DAG only after the last one. The final warehouse is the same, because every build
 is a full rebuild from raw as of its business day (no snapshots, no incremental models: the
 option refuses otherwise), and a month's backfill takes minutes instead of hours: the
-per-model Cosmos tasks cost about a second of dbt start-up each, some 80 per build.
+per-model Cosmos tasks cost about a second of dbt start-up each, some 80 per build. Identity
+resolution keeps state, but its clusters depend only on the records (a full re-link equals
+the incremental nights, docs/IDENTITY.md): catching up in one build gives the same people;
+only merges and splits that happened between the skipped nights are not in
+``worker_key_history``, since they never showed in the marts.
 
 Re-running a night changes nothing: every ingest step is idempotent by source, business day
-and content, and the dbt build rebuilds the same tables from the same rows and date.
+and content, identity resolution finds no changed record, and the dbt build rebuilds the same
+tables from the same rows and date.
 
 This module imports Airflow only inside ``run()``, after ``airflow_home.configure()``; the
 small helpers at the top are also used by the warehouse DAG's tasks.

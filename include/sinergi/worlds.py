@@ -42,47 +42,66 @@ def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> N
     from sinergi.simulate.kp2mi_api import serve_in_background
     from sinergi.sources.registry import SOURCES
 
-    with serve_in_background(world, API_TOKEN, rate_limit_per_second=0) as api_url:
-        with _environment(
+    with (
+        serve_in_background(world, API_TOKEN, rate_limit_per_second=0) as api_url,
+        _environment(
             SINERGI_HOME=str(home),
             SINERGI_LANDING_DIR=str(world / "landing"),
             SINERGI_SETTLE_SECONDS="0",
             AIRFLOW_CONN_KP2MI_API=f"http://:{API_TOKEN}@{api_url.removeprefix('http://')}",
-        ):
-            day = start
-            while day <= end:
-                for spec in SOURCES.values():
-                    night = nightly.plan(spec, logical_date_of(day), url)
-                    if not night["expected"]:
-                        continue
-                    if spec.kind == "api":
-                        delivery = nightly.extract_api(spec, night, "kp2mi_api")
-                    else:
-                        # any time long ago: the files are complete, no settling needed
-                        delivery = nightly.poke_file_drop(
+        ),
+    ):
+        day = start
+        while day <= end:
+            for spec in SOURCES.values():
+                night = nightly.plan(spec, logical_date_of(day), url)
+                if not night["expected"]:
+                    continue
+                if spec.kind == "api":
+                    delivery = nightly.extract_api(spec, night, "kp2mi_api")
+                else:
+                    # any time long ago: the files are complete, no settling needed
+                    delivery = nightly.poke_file_drop(
                             spec, night, url, world / "landing",
                             now=datetime(2000, 1, 1, tzinfo=UTC),
                         )  # fmt: skip
-                        if delivery is None:
-                            continue  # a missing night of the simulated delivery faults
-                    batch = nightly.load(spec, nightly.land(spec, delivery, url), url)
-                    nightly.validate(spec, batch, url)
-                day += timedelta(days=1)
+                    if delivery is None:
+                        continue  # a missing night of the simulated delivery faults
+                batch = nightly.load(spec, nightly.land(spec, delivery, url), url)
+                nightly.validate(spec, batch, url)
+            day += timedelta(days=1)
+
+
+def _dbt_build(url: str, day: date, pii_key: str, target_path: Path, selection: dict) -> None:
+    from sinergi import dbt_runner
+
+    ((option, models),) = selection.items()
+    dbt_runner.run_dbt(
+        ["build", f"--{option}", *models],
+        dbt_runner.dbt_environment(url, pii_key),
+        target_path=target_path,
+        dbt_vars={"logical_date": day.isoformat()},
+    )
+
+
+def build_until_identity(url: str, day: date, pii_key: str, target_path: Path) -> None:
+    """dbt build of everything identity resolution reads (and all that does not need it)."""
+    from sinergi import dbt_runner
+
+    _dbt_build(url, day, pii_key, target_path, dbt_runner.BEFORE_IDENTITY)
+
+
+def build_from_identity(url: str, day: date, pii_key: str, target_path: Path) -> None:
+    """dbt build of the identity model and everything after it (the marts)."""
+    from sinergi import dbt_runner
+
+    _dbt_build(url, day, pii_key, target_path, dbt_runner.AFTER_IDENTITY)
 
 
 def build_warehouse(url: str, day: date, pii_key: str, target_path: Path) -> None:
     """dbt up to the identity input, identity resolution, then the rest of dbt."""
-    from sinergi import dbt_runner
     from sinergi.identity import resolve
 
-    environment = dbt_runner.dbt_environment(url, pii_key)
-    dbt_vars = {"logical_date": day.isoformat()}
-    dbt_runner.run_dbt(
-        ["build", "--exclude", f"{resolve.IDENTITY_MODEL}+"],
-        environment, target_path=target_path, dbt_vars=dbt_vars,
-    )  # fmt: skip
-    resolve.resolve_identities(url, day)
-    dbt_runner.run_dbt(
-        ["build", "--select", f"{resolve.IDENTITY_MODEL}+"],
-        environment, target_path=target_path, dbt_vars=dbt_vars,
-    )  # fmt: skip
+    build_until_identity(url, day, pii_key, target_path)
+    resolve.resolve_identities(url, day, pii_key=pii_key)
+    build_from_identity(url, day, pii_key, target_path)

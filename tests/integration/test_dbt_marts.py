@@ -23,26 +23,24 @@ import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from sinergi.pipeline import MARTS  # the contract's marts, listed once
+from sinergi.worlds import build_warehouse, ingest_world
 
 pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 PII_KEY = "test-key"
-WIB = ZoneInfo("Asia/Jakarta")
 WORLD_START, WORLD_END = date(2026, 1, 1), date(2026, 1, 4)
 LOGICAL_DATE = WORLD_END
-TOKEN = "test-token"
 SIXTEEN_DIGITS = re.compile(r"(^|[^0-9])[0-9]{16}([^0-9]|$)")
 
 
@@ -128,40 +126,10 @@ def world(tmp_path_factory) -> Path:
     return out
 
 
-def ingest_nights(url: str, world: Path, home: Path, monkeypatch) -> None:
-    """Every source, every night of the world, with the ingest DAGs' steps (no Airflow run)."""
-    from sinergi.ingest import nightly
-    from sinergi.simulate.kp2mi_api import serve_in_background
-    from sinergi.sources.registry import SOURCES
-
-    monkeypatch.setenv("SINERGI_HOME", str(home))
-    monkeypatch.setenv("SINERGI_LANDING_DIR", str(world / "landing"))
-    monkeypatch.setenv("SINERGI_SETTLE_SECONDS", "0")
-    with serve_in_background(world, TOKEN, rate_limit_per_second=0) as api_url:
-        monkeypatch.setenv("AIRFLOW_CONN_KP2MI_API", f"http://:{TOKEN}@{api_url[7:]}")
-        day = WORLD_START
-        while day <= WORLD_END:
-            run_at = datetime.combine(day, time(2), WIB)
-            for spec in SOURCES.values():
-                night = nightly.plan(spec, run_at, url)
-                if not night["expected"]:
-                    continue
-                if spec.kind == "api":
-                    delivery = nightly.extract_api(spec, night, "kp2mi_api")
-                else:
-                    delivery = nightly.poke_file_drop(
-                        spec, night, url, world / "landing", now=datetime(2000, 1, 1, tzinfo=UTC)
-                    )
-                    assert delivery is not None, (spec.name, day, "delivery not ready")
-                batch = nightly.load(spec, nightly.land(spec, delivery, url), url)
-                nightly.validate(spec, batch, url)
-            day += timedelta(days=1)
-
-
 @pytest.fixture(scope="module")
 def warehouse(world, postgres_admin_url, tmp_path_factory) -> str:
-    """A database with four ingested nights and a full ``dbt build`` of them (module-wide:
-    the build is the expensive part); dropped at the end."""
+    """A database with four ingested nights, identities resolved and a full ``dbt build`` of
+    them (module-wide: the build is the expensive part); dropped at the end."""
     from tests.conftest import _create_database, _drop_database, url_with_database
 
     if not (
@@ -171,13 +139,12 @@ def warehouse(world, postgres_admin_url, tmp_path_factory) -> str:
     name = _create_database(postgres_admin_url, "sinergi_test_marts")
     url = url_with_database(postgres_admin_url, name)
     tmp = tmp_path_factory.mktemp("marts")
-    monkeypatch = pytest.MonkeyPatch()
     try:
-        ingest_nights(url, world, tmp / "home", monkeypatch)
-        dbt(url, tmp, "build", "--vars", f"{{logical_date: '{LOGICAL_DATE.isoformat()}'}}")
+        ingest_world(url, world, WORLD_START, WORLD_END, tmp / "home")
+        # dbt build up to identity's input, identity resolution, the rest (as the DAG does)
+        build_warehouse(url, LOGICAL_DATE, PII_KEY, tmp / "dbt-target")
         yield url
     finally:
-        monkeypatch.undo()
         _drop_database(postgres_admin_url, name)
 
 

@@ -40,10 +40,6 @@ from sinergi.identity import features, graph, model, monitor, store
 
 log = logging.getLogger(__name__)
 
-# The dbt model that reads this step's output: the warehouse build runs dbt on everything
-# but it and its descendants, then this step, then it and its descendants.
-IDENTITY_MODEL = "int_source_records__identified"
-
 # The compared values: a record whose fingerprint changes is linked again.
 FINGERPRINT_SQL = """md5(concat_ws('|', coalesce(nik_valid, ''), coalesce(nik_digits, ''),
     coalesce(nik_regency, ''), coalesce(name, ''), coalesce(name_plain, ''),
@@ -474,9 +470,7 @@ def _queue_reviews(conn: psycopg.Connection, duck, night: date) -> int:
         "band", {"unique_id_l": "VARCHAR", "unique_id_r": "VARCHAR",
                  "match_probability": "DOUBLE"},
     )  # fmt: skip
-    conn.execute(
-        "CREATE TEMP TABLE review_candidates (LIKE identity.match_review) ON COMMIT DROP"
-    )
+    conn.execute("CREATE TEMP TABLE review_candidates (LIKE identity.match_review) ON COMMIT DROP")
     store.copy_from_duckdb(
         conn, duck,
         f"""select b.unique_id_l, b.unique_id_r, rl.source_system, rl.source_record_id,
