@@ -37,7 +37,10 @@ def _environment(**values: str) -> Iterator[None]:
 
 
 def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> None:
-    """Ingest every source's deliveries of ``world`` for nights ``start``..``end``."""
+    """Ingest every source's deliveries of ``world`` for nights ``start``..``end``.
+
+    ``home`` takes the archive and Data Docs, and Airflow's home unless one is set (the API
+    client reads its connection through Airflow's hook: never the user's ~/airflow)."""
     from sinergi.ingest import nightly
     from sinergi.simulate.kp2mi_api import serve_in_background
     from sinergi.sources.registry import SOURCES
@@ -45,6 +48,7 @@ def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> N
     with (
         serve_in_background(world, API_TOKEN, rate_limit_per_second=0) as api_url,
         _environment(
+            AIRFLOW_HOME=os.environ.get("AIRFLOW_HOME", str(home / "airflow")),
             SINERGI_HOME=str(home),
             SINERGI_LANDING_DIR=str(world / "landing"),
             SINERGI_SETTLE_SECONDS="0",

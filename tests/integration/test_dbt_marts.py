@@ -228,7 +228,9 @@ def test_bi_reader_reads_marts_and_dq_batch_only(warehouse, bi_login):
         assert conn.execute("select count(*) from dq.batch").fetchone()[0] > 0
         refused = ["restricted.worker_identity", "dq.quarantine", "raw.umkm_penerima",
                    "raw.kp2mi_pmi", "staging.stg_umkm__beneficiaries",
-                   "intermediate.int_source_records__identified"]  # fmt: skip
+                   "intermediate.int_source_records__identified",
+                   "restricted.match_review", "identity.record", "identity.match_review",
+                   "dq.linkage_metric"]  # fmt: skip
         for table in refused:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")
@@ -248,6 +250,28 @@ def test_case_officer_reads_restricted(warehouse):
         with psycopg.connect(url) as conn:
             assert conn.execute("select count(*) from restricted.worker_identity").fetchone()
             assert conn.execute("select count(*) from marts.dim_worker").fetchone()
+            # the review queue: read it, record a decision through the view, nothing else
+            with psycopg.connect(warehouse) as owner:
+                owner.execute(
+                    "insert into identity.match_review values ('a:1', 'b:2', 'a', '1', 'b',"
+                    " '2', 0.7, '2026-01-04', null, null, null, null)"
+                )
+            conn.execute(
+                "update restricted.match_review set decision = 'same', decided_by = 'me',"
+                " decided_at = now() where unique_id_l = 'a:1'"
+            )
+            conn.commit()
+            with psycopg.connect(warehouse) as owner:
+                decided = owner.execute(
+                    "select decision from identity.match_review where unique_id_l = 'a:1'"
+                ).fetchone()
+                owner.execute("delete from identity.match_review where unique_id_l = 'a:1'")
+            assert decided == ("same",), "the decision lands in the pipeline's own table"
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("update restricted.match_review set match_probability = 1")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select * from identity.match_review")
     finally:
         with psycopg.connect(warehouse, autocommit=True) as conn:
             conn.execute(sql.SQL("drop role {}").format(sql.Identifier(login)))
