@@ -22,7 +22,7 @@ from sinergi import settings
 
 RESULTS_PATH = settings.PROJECT_ROOT / "bench" / "results" / "identity_eval.json"
 # The model is trained on its own world, never one the evaluation scores.
-TRAINING_WORLD = {"persons": 20_000, "seed": 7, "nights": 2}
+TRAINING_WORLD = {"persons": 10_000, "seed": 7, "nights": 2}
 EVALUATION_WORLDS = ("10k:1", "10k:2", "100k:1", "100k:2")
 
 

@@ -4,8 +4,9 @@ The comparisons follow what identifies an Indonesian across registries (columns 
 ``features``):
 
 * NIK: equal; one edit apart (a transposition, a dropped or doubled digit); same district and
-  birth date with another serial (a zeroed tail); two edits apart; same regency only (all a
-  spreadsheet's notation keeps); different;
+  birth date with another serial (a zeroed tail); same regency only (all a spreadsheet's
+  notation keeps); different. (No "two edits" level: the damage registries do is one edit or
+  a zeroed serial, and two edits elsewhere are mostly two people of one district; measured.)
 * name (normalised by staging): equal; same tokens in another order; Jaro-Winkler >= 0.95 or
   >= 0.88; one name's tokens contained in the other's (a mononym against a full name); same
   first token; different;
@@ -14,8 +15,9 @@ The comparisons follow what identifies an Indonesian across registries (columns 
 * sex; home regency, else province.
 
 Blocking keeps the candidate pairs near-linear: each rule is an equality on something rare
-(a NIK, a NIK's district and birth date, a name with a birth year, a first or last name with a
-birth date, sorted names within a regency, a birth date within a regency).
+(a NIK, a NIK's district and birth date, a name within what a damaged NIK keeps of its
+regency, a name with a birth year, a first or last name with a birth date, sorted names
+within a regency, a birth date within a regency).
 
 The trained parameters are a versioned JSON file in ``models/``. The nightly step only loads
 it, so a night's result never drifts with the data; ``sinergi identity train`` writes a new
@@ -56,7 +58,6 @@ def _nik_comparison():
             cll.CustomLevel("nik_digits_l = nik_digits_r", "exact"),
             cll.CustomLevel(f"{digits_edits} <= 1", "one edit"),
             cll.CustomLevel("nik_head12_l = nik_head12_r", "same district and birth date"),
-            cll.CustomLevel(f"{digits_edits} <= 2", "two edits"),
             cll.CustomLevel("nik_regency_l = nik_regency_r", "same regency"),
             cll.ElseLevel(),
         ],
@@ -138,6 +139,8 @@ def blocking_rules() -> list:
     return [
         block_on("nik_digits"),
         block_on("nik_head12"),
+        # a damaged NIK's regency and the name: records that lost birth date and region too
+        block_on("name_sorted", "nik_regency"),
         block_on("name", "birth_year"),
         block_on("name_first", "birth_date"),
         block_on("name_last", "birth_date"),
@@ -212,6 +215,9 @@ def train(linker, *, seed: int = 1) -> None:
     )
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("nik_head12"), estimate_without_term_frequencies=True
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("name_sorted", "nik_regency"), estimate_without_term_frequencies=True
     )
 
 
