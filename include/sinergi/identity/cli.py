@@ -55,6 +55,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="PERSONS:DAMAGE_SCALE, e.g. 10k:1 100k:2 (default: %(default)s)",
     )
     evaluate.add_argument("--out", type=Path, default=RESULTS_PATH)
+    evaluate.add_argument(
+        "--document",
+        type=Path,
+        default=settings.PROJECT_ROOT / "docs" / "IDENTITY.md",
+        help="write the table into this document's identity-eval block (default: %(default)s)",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
 
@@ -121,6 +127,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps({"worlds": results}, indent=2) + "\n")
     print(report.table(results))
+    if args.document:
+        command = "sinergi identity evaluate --worlds " + " ".join(args.worlds)
+        report.update_document(args.document, results, command)
     failed = report.failed_targets(results)
     for line in failed:
         print(f"target missed: {line}", file=sys.stderr)

@@ -53,3 +53,26 @@ def failed_targets(results: list[dict]) -> list[str]:
             if ours[measure] < OVERLAP_TARGET:
                 failed.append(f"{world}: {measure} {ours[measure]} < {OVERLAP_TARGET}")
     return failed
+
+
+BEGIN, END = "<!-- identity-eval:begin -->", "<!-- identity-eval:end -->"
+
+
+def update_document(path, results: list[dict], command: str) -> None:
+    """Replace the table between the markers of ``path`` (docs/IDENTITY.md) with ``results``."""
+    from pathlib import Path
+
+    text = Path(path).read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no {BEGIN} ... {END} block to fill")
+    seconds = ", ".join(f"{r['world']} {r['seconds']:.0f} s" for r in results)
+    identity = ", ".join(f"{r['world']} {r['identity_seconds']:.1f} s" for r in results)
+    block = (
+        f"{BEGIN}\n"
+        f"`{command}`; wall time per world (simulate, ingest, dbt, identity, baselines): "
+        f"{seconds}; the identity step alone (full link): {identity}.\n\n"
+        f"{table(results)}\n{END}"
+    )
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    Path(path).write_text(head + block + tail)

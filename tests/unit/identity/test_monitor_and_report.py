@@ -55,3 +55,13 @@ def test_keys_do_not_reveal_the_nik_and_depend_on_the_secret():
     assert worker_key_from_record("umkm_penerima:U-1") != worker_key_from_record(
         "umkm_penerima:U-2"
     )
+
+
+def test_the_table_lands_between_the_markers(tmp_path):
+    document = tmp_path / "IDENTITY.md"
+    document.write_text(f"# before\n{report.BEGIN}\nold\n{report.END}\nafter\n")
+    measured = result(0.995) | {"seconds": 12.0, "identity_seconds": 1.5}
+    report.update_document(document, [measured], "sinergi identity evaluate --worlds 10k:1")
+    text = document.read_text()
+    assert "old" not in text and text.startswith("# before") and text.endswith("after\n")
+    assert "| w | 10 | sinergi |" in text and "`sinergi identity evaluate --worlds 10k:1`" in text
