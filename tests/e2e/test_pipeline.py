@@ -119,6 +119,7 @@ def truth_overlaps(world: Path) -> tuple[set[tuple], set[tuple]]:
     return every, valid
 
 
+@pytest.mark.timeout(1800)  # two `sinergi run`s of 4 nights: minutes, more on a busy machine
 def test_sinergi_run_end_to_end_and_again(sinergi_run, world):
     run, url, home = sinergi_run
     first = run()
@@ -145,6 +146,11 @@ def test_sinergi_run_end_to_end_and_again(sinergi_run, world):
     with open(world / "truth" / "returnees.csv", encoding="utf-8") as f:
         returnees = len({row["person_id"] for row in csv.DictReader(f)})
     assert len(marts["mart_returnee_pathways"]) == returnees
+
+    # identity resolution ran inside the build and measured every person source
+    sources = {s for (s,) in query(url, "SELECT DISTINCT source_system FROM identity.record")}
+    measured = query(url, "SELECT source_system FROM dq.linkage_metric WHERE night = '2026-01-04'")
+    assert len(sources) == 6 and {s for (s,) in measured} == sources
 
     unbalanced = query(
         url,
