@@ -440,11 +440,12 @@ def _write_records(conn: psycopg.Connection, duck, night: date) -> int:
 
 def _write_keys(conn: psycopg.Connection, assignment: graph.KeyAssignment, night: date) -> None:
     """New keys, retired keys and the history of merges and splits."""
+    # the first night issues a key per person: COPY, not a statement per key
+    store.copy_rows(
+        conn, "identity.worker_key", ("worker_key", "issued_night"),
+        ((key, night) for key in assignment.issued),
+    )  # fmt: skip
     with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO identity.worker_key (worker_key, issued_night) VALUES (%s, %s)",
-            [(key, night) for key in assignment.issued],
-        )
         cursor.executemany(
             "UPDATE identity.worker_key SET retired_night = %s, successor_key = %s"
             " WHERE worker_key = %s AND retired_night IS NULL",
