@@ -94,11 +94,14 @@ def _train(args: argparse.Namespace) -> int:
         worlds.build_until_identity(url, spec.end, "training-key-not-secret", workdir / "dbt")
         duck = duckdb.connect()
         with psycopg.connect(url) as conn:
-            features.copy_records(conn, duck)
+            records = features.copy_records(conn, duck)
         db_api = splink.DuckDBAPI(connection=duck)
         linker = splink.Linker(db_api.register("records", table_name="records"), model.settings())
         model.train(linker)
         trained = linker.misc.save_model_to_json(str(out), overwrite=True)
+        training = {"records": records, "persons": spec.persons, "seed": spec.seed,
+                    "nights": spec.nights}  # fmt: skip
+        out.with_name(out.stem + ".training.json").write_text(json.dumps(training, indent=2) + "\n")
         evaluate.drop_database(_admin_url(), "identity_training")
     print(f"trained on {spec.persons} persons (seed {spec.seed}): {out}")
     print(f"{len(trained['comparisons'])} comparisons; review the diff, then commit it")

@@ -33,6 +33,8 @@ from typing import Any
 MODELS_DIR = Path(__file__).with_name("models")
 MODEL_VERSION = 1
 MODEL_PATH = MODELS_DIR / f"identity-v{MODEL_VERSION}.json"
+# What the model was trained on; the number of records scales its prior (match_weight_shift).
+TRAINING_PATH = MODELS_DIR / f"identity-v{MODEL_VERSION}.training.json"
 
 # Clusters are the connected components of links at or above LINK_THRESHOLD (and of valid
 # NIKs). Pairs from REVIEW_THRESHOLD up to it go to restricted.match_review. Chosen on the
@@ -219,6 +221,38 @@ def train(linker, *, seed: int = 1) -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("name_sorted", "nik_regency"), estimate_without_term_frequencies=True
     )
+
+
+def match_weight_shift(records: int, training: dict[str, Any], trained: dict[str, Any]) -> float:
+    """How much to add to a pair's Splink ``match_weight`` for a warehouse of ``records``.
+
+    Splink's prior, the probability that two random records match, was estimated on the
+    training world; in a dedupe it falls as 1/N (each person has a few records, the pairs grow
+    with N^2). Scored with the training prior, a warehouse ten times larger would see every
+    probability ten times too optimistic, and its clusters chain namesakes. So links are stored
+    with the model's own weight (it depends only on the pair: incremental and full linking
+    agree) and, at clustering time, the prior is moved to this warehouse's size. Never above
+    the trained prior: a warehouse smaller than the training world keeps it."""
+    import math
+
+    trained_prior = trained["probability_two_random_records_match"]
+    prior = min(trained_prior * training["records"] / max(records, 1), trained_prior)
+    return math.log2(prior / (1 - prior)) - math.log2(trained_prior / (1 - trained_prior))
+
+
+def probability_weight(probability: float) -> float:
+    """The match weight at which a pair reaches ``probability``."""
+    import math
+
+    return math.log2(probability / (1 - probability))
+
+
+def load_training(path: Path = TRAINING_PATH) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no training record at {path}: retrain with `sinergi identity train`"
+        )
+    return json.loads(path.read_text())
 
 
 def load_trained(path: Path = MODEL_PATH) -> dict[str, Any]:

@@ -9,7 +9,9 @@
 2. score with the committed Splink model only the pairs that involve the delta: pairs within
    the delta and between the delta and the unchanged records (``predict_within`` and
    ``predict_between``); the stored links among unchanged records stand. The first night, or
-   ``full=True``, scores everything: the same pairs, so a full re-link gives the same clusters;
+   ``full=True``, scores everything: the same pairs, so a full re-link gives the same clusters.
+   A link keeps the model's match weight (it depends on the pair alone); its probability is
+   taken at this warehouse's size (``model.match_weight_shift``);
 3. cluster: connected components of the links at or above ``LINK_THRESHOLD``, of records
    sharing a valid NIK (the deterministic layer; unless their names have nothing in common,
    a NIK that belongs to someone else), and of pairs a case officer decided are the same;
@@ -71,6 +73,7 @@ class ResolveSummary:
     key_changes: int
     review_pending: int
     metrics_warned: int
+    match_weight_shift: float
     seconds: float
 
     def as_dict(self) -> dict:
@@ -119,12 +122,14 @@ def resolve_identities(
     started, clock = datetime.now(UTC), time.monotonic()
     pii_key = pii_key or dbt_runner.pii_key()
     trained = model.load_trained(model_path)
+    training = model.load_training(model_path.with_name(model_path.stem + ".training.json"))
     duck = duckdb.connect()
     with psycopg.connect(warehouse_url) as conn:
         store.ensure_schema(conn)
         with conn.transaction():
             store.lock(conn)
             records = features.copy_records(conn, duck)
+            shift = model.match_weight_shift(records, training, trained)
             duck.execute("alter table records add column fingerprint varchar")
             duck.execute(f"update records set fingerprint = {FINGERPRINT_SQL}")
             store.copy_to_duckdb(
@@ -141,11 +146,11 @@ def resolve_identities(
             changed, removed = _count(duck, "delta"), _count(duck, "removed")
             pairs = _score(duck, trained, full, changed)
             _replace_links(conn, duck, full, night)
-            clusters = _cluster(conn, duck)
+            clusters = _cluster(conn, duck, shift)
             assignment = _assign_keys(conn, duck, pii_key)
             _write_records(conn, duck, night)
             _write_keys(conn, assignment, night)
-            pending = _queue_reviews(conn, duck, night)
+            pending = _queue_reviews(conn, duck, night, shift)
             warned = monitor.measure(conn, duck, night)
             seconds = round(time.monotonic() - clock, 2)
             summary = ResolveSummary(
@@ -154,14 +159,16 @@ def resolve_identities(
                 pairs_scored=pairs, clusters=clusters,
                 keys_issued=len(assignment.issued), keys_retired=len(assignment.retired),
                 key_changes=len(assignment.changes), review_pending=pending,
-                metrics_warned=warned, seconds=seconds,
+                metrics_warned=warned, match_weight_shift=round(shift, 3), seconds=seconds,
             )  # fmt: skip
             conn.execute(
                 "INSERT INTO identity.run (night, started_at, model_version, mode, records,"
                 " records_changed, records_removed, pairs_scored, clusters, keys_issued,"
-                " keys_retired, seconds) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " keys_retired, match_weight_shift, seconds)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (night, started, model.MODEL_VERSION, summary.mode, records, changed, removed,
-                 pairs, summary.clusters, summary.keys_issued, summary.keys_retired, seconds),
+                 pairs, summary.clusters, summary.keys_issued, summary.keys_retired,
+                 summary.match_weight_shift, seconds),
             )  # fmt: skip
     duck.close()
     log.info("identity %s: %s", night, summary.as_dict())
@@ -257,12 +264,17 @@ def _replace_links(conn: psycopg.Connection, duck, full: bool, night: date) -> N
     )  # fmt: skip
 
 
-def _cluster(conn: psycopg.Connection, duck) -> int:
+def _probability_sql(shift: float) -> str:
+    """A stored link's probability at this warehouse's size (model.match_weight_shift)."""
+    return f"1.0 / (1.0 + power(2.0, -(match_weight + ({shift!r}))))"
+
+
+def _cluster(conn: psycopg.Connection, duck, shift: float) -> int:
     """Each record's cluster (``records`` gains ``idx`` and ``cluster``); how many clusters."""
     store.copy_to_duckdb(
         conn, duck,
-        f"SELECT unique_id_l, unique_id_r, match_probability FROM identity.link"
-        f" WHERE match_probability >= {model.LINK_THRESHOLD}",
+        f"SELECT unique_id_l, unique_id_r, {_probability_sql(shift)} FROM identity.link"
+        f" WHERE match_weight + ({shift!r}) >= {model.probability_weight(model.LINK_THRESHOLD)!r}",
         "links", {"unique_id_l": "VARCHAR", "unique_id_r": "VARCHAR",
                   "match_probability": "DOUBLE"},
     )  # fmt: skip
@@ -459,15 +471,16 @@ def _write_keys(conn: psycopg.Connection, assignment: graph.KeyAssignment, night
         )
 
 
-def _queue_reviews(conn: psycopg.Connection, duck, night: date) -> int:
+def _queue_reviews(conn: psycopg.Connection, duck, night: date, shift: float) -> int:
     """Pairs in the uncertain band whose records are in different clusters go to
     ``identity.match_review``; pending ones that no longer are leave it. Decided pairs stay
     for ever. The number of pending pairs."""
     store.copy_to_duckdb(
         conn, duck,
-        f"SELECT unique_id_l, unique_id_r, match_probability FROM identity.link"
-        f" WHERE match_probability >= {model.REVIEW_THRESHOLD}"
-        f" AND match_probability < {model.LINK_THRESHOLD}",
+        f"SELECT unique_id_l, unique_id_r, {_probability_sql(shift)} FROM identity.link"
+        f" WHERE match_weight + ({shift!r})"
+        f" >= {model.probability_weight(model.REVIEW_THRESHOLD)!r}"
+        f" AND match_weight + ({shift!r}) < {model.probability_weight(model.LINK_THRESHOLD)!r}",
         "band", {"unique_id_l": "VARCHAR", "unique_id_r": "VARCHAR",
                  "match_probability": "DOUBLE"},
     )  # fmt: skip

@@ -93,6 +93,8 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (night, started_at)
     )
     """,
+    # added with the size-scaled prior (identity model v1): how far match weights were moved
+    "ALTER TABLE identity.run ADD COLUMN IF NOT EXISTS match_weight_shift numeric",
     """
     CREATE TABLE IF NOT EXISTS identity.match_review (
         unique_id_l text NOT NULL,
