@@ -18,17 +18,26 @@ Each run handles one business day `D` (the run's logical date, Asia/Jakarta) at 
    `warn` quarantines rows in `dq.quarantine`, `flag` only records;
 6. **publish** the source's Asset, which schedules the warehouse build.
 
+**Lineage.** The `load` task reports OpenLineage inputs (the delivery: the file drop or the
+KemenP2MI API endpoint, and its archived copy) and its output (`raw.<source>` in the
+warehouse); where the events go is set in `docs/OPERATIONS.md` (a JSON file per event under
+`$SINERGI_HOME/lineage` by default, Marquez with the compose profile `lineage`).
+
 Re-running a night is safe: every step is idempotent by source, business day and content.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
+from airflow.providers.common.compat.lineage.entities import File, Table
+from airflow.sdk import BaseHook, CronDataIntervalTimetable, PokeReturnValue, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from sinergi import settings
 from sinergi.airflow_adapter import (
     KP2MI_CONN_ID,
     FailureNotifier,
@@ -40,6 +49,28 @@ from sinergi.ingest import nightly
 from sinergi.sources.registry import SOURCES, SourceSpec
 
 NIGHTLY_AT_0200_WIB = CronDataIntervalTimetable("0 2 * * *", timezone="Asia/Jakarta")
+
+
+def declare_lineage(task_instance, spec: SourceSpec, batch: dict) -> None:
+    """Set the load task's inlets (delivery, archived copy) and outlet (``raw.<source>``) for
+    this run; the OpenLineage listener reads them when the task completes. Table, not Asset,
+    so no Asset event is published here (``publish`` does that)."""
+    if spec.kind == "api":
+        api = BaseHook.get_connection(KP2MI_CONN_ID)
+        port = f":{api.port}" if api.port else ""
+        origin = f"{api.schema or 'http'}://{api.host}{port}{spec.endpoint}"
+    else:
+        origin = (settings.landing_dir() / batch["location"]).as_uri()
+    warehouse = urlsplit(warehouse_url())
+    host = warehouse.hostname if warehouse.hostname else "localhost"  # unix socket: local
+    task_instance.task.inlets = [File(url=origin), File(url=Path(batch["archive_path"]).as_uri())]
+    task_instance.task.outlets = [
+        Table(
+            cluster=f"postgres://{host}:{warehouse.port or 5432}",
+            database=warehouse.path.lstrip("/") or "warehouse",
+            name=f"raw.{spec.name}",
+        )
+    ]
 
 
 def build_ingest_dag(spec: SourceSpec):
@@ -98,12 +129,14 @@ def build_ingest_dag(spec: SourceSpec):
             return nightly.land(spec, delivery, warehouse_url())
 
         @task
-        def load(batch: dict) -> dict:
+        def load(batch: dict, ti=None) -> dict:
             """COPY the rows into raw with lineage; unreadable rows to dq.quarantine."""
             try:
-                return nightly.load(spec, batch, warehouse_url())
+                loaded = nightly.load(spec, batch, warehouse_url())
             except nightly.NotRetryable as error:  # a broken file stays broken on retry
                 raise AirflowFailException(str(error)) from error
+            declare_lineage(ti, spec, loaded)
+            return loaded
 
         @task
         def validate(batch: dict) -> dict:

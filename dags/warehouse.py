@@ -26,7 +26,7 @@ logical date); else the run's logical date in Asia/Jakarta. It reaches dbt as
    seed and snapshot. Executed locally with the project's own dbt; the warehouse comes from
    Airflow connection `warehouse` and the HMAC key from `SINERGI_PII_KEY`, both handed to
    dbt at run time only (the key as a session setting through `PGOPTIONS`, masked in logs);
-3. `resolve_identities`, inside the dbt graph: after `dbt.int_source_records__unioned.test`,
+3. `dbt.resolve_identities`, inside the dbt graph: after `dbt.int_source_records__unioned.test`,
    before the models that read its tables (`int_source_records__identified`,
    `worker_key_history`, `match_review`; include/sinergi/identity, docs/IDENTITY.md). It
    links the records that changed against the people that exist with the committed Splink
@@ -179,7 +179,10 @@ def warehouse():
     # read; everything else of the dbt graph runs around it in parallel
     tasks = {t.task_id: t for t in dbt}
     identity_input = dbt_runner.IDENTITY_INPUT_MODEL
-    identities = resolve_identities(day)
+    # inside the dbt group: edges into and out of the group would make the group itself a
+    # cycle in the UI's grid (the group is a node there)
+    with dbt:
+        identities = resolve_identities(day)
     tasks.get(f"dbt.{identity_input}.test", tasks[f"dbt.{identity_input}.run"]) >> identities
     for model in dbt_runner.models_reading_identity():
         identities >> tasks[f"dbt.{model}.run"]

@@ -12,7 +12,11 @@ before anything imports ``airflow``. It sets, in this process's environment only
   ``SINERGI_KP2MI_URL`` and ``SINERGI_KP2MI_TOKEN``, unless ``AIRFLOW_CONN_KP2MI_API`` is
   already set) as ``AIRFLOW_CONN_*`` variables, never written to a file or the database;
 * modest parallelism (this runs on one small machine), LocalExecutor for a later scheduler,
-  and no Cosmos telemetry.
+  and no Cosmos telemetry;
+* OpenLineage (``lineage_environment()``): namespace ``sinergi``, events to JSON files below
+  ``$SINERGI_HOME/lineage`` by default, to Marquez (or any OpenLineage HTTP endpoint) when
+  ``SINERGI_LINEAGE_URL`` is set, off with ``SINERGI_LINEAGE=off``; an
+  ``AIRFLOW__OPENLINEAGE__TRANSPORT`` already in the environment wins.
 
 ``migrate()`` creates or upgrades the metadata schema (``airflow db migrate``) when needed.
 """
@@ -29,6 +33,12 @@ from sinergi import settings
 
 KP2MI_URL_ENV = "SINERGI_KP2MI_URL"
 KP2MI_TOKEN_ENV = "SINERGI_KP2MI_TOKEN"
+LINEAGE_ENV = "SINERGI_LINEAGE"
+LINEAGE_URL_ENV = "SINERGI_LINEAGE_URL"
+LINEAGE_NAMESPACE = "sinergi"
+# One JSON file per event: <lineage dir>/events-<YYYYmmdd-HHMMSS.ffffff>.json. One file per
+# event, not one appended file, because several task processes emit at the same time.
+LINEAGE_FILE_PREFIX = "events"
 
 
 class AirflowHomeError(RuntimeError):
@@ -110,6 +120,44 @@ def kp2mi_connection() -> str | None:
     return json.dumps({key: value for key, value in connection.items() if value})
 
 
+def lineage_dir() -> Path:
+    """Where the OpenLineage file transport writes: ``$SINERGI_HOME/lineage``."""
+    return settings.sinergi_home() / "lineage"
+
+
+def lineage_environment() -> dict[str, str]:
+    """The OpenLineage provider's settings: a file transport by default (nothing to run,
+    nothing sent anywhere), HTTP to ``SINERGI_LINEAGE_URL`` (e.g. Marquez) when set."""
+    if os.environ.get(LINEAGE_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    env = {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": LINEAGE_NAMESPACE,
+        # Events carry inputs, outputs and run metadata, not each task's Python source.
+        "AIRFLOW__OPENLINEAGE__DISABLE_SOURCE_CODE": "True",
+    }
+    explicit = os.environ.get("AIRFLOW__OPENLINEAGE__TRANSPORT", "").strip()
+    url = os.environ.get(LINEAGE_URL_ENV, "").strip()
+    if explicit:
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = explicit
+    elif url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise AirflowHomeError(
+                f"{LINEAGE_URL_ENV}={url!r} is not an http(s) URL such as "
+                "http://127.0.0.1:5000 (Marquez's API)"
+            )
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "http", "url": url.rstrip("/"), "endpoint": "api/v1/lineage"}
+        )
+    else:
+        folder = lineage_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(folder / LINEAGE_FILE_PREFIX), "append": False}
+        )
+    return env
+
+
 def environment(warehouse_url: str | None = None) -> dict[str, str]:
     """The variables ``configure()`` sets (also what a later ``airflow api-server`` needs)."""
     home = airflow_home()
@@ -129,6 +177,7 @@ def environment(warehouse_url: str | None = None) -> dict[str, str]:
     kp2mi = kp2mi_connection()
     if kp2mi is not None:
         env["AIRFLOW_CONN_KP2MI_API"] = kp2mi
+    env.update(lineage_environment())
     return env
 
 

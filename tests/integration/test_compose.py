@@ -87,7 +87,7 @@ def _test_environment() -> dict[str, str]:
     return values
 
 
-def _config(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _config(tmp_path: Path, env: dict[str, str], *profiles: str) -> subprocess.CompletedProcess:
     env_file = tmp_path / "test.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     return subprocess.run(
@@ -97,6 +97,7 @@ def _config(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
             str(COMPOSE_FILE),
             "--env-file",
             str(env_file),
+            *(arg for profile in profiles for arg in ("--profile", profile)),
             "config",
             "--format",
             "json",
@@ -193,6 +194,40 @@ def test_every_secret_comes_from_the_environment(rendered: dict, tmp_path: Path)
         result = _config(tmp_path, partial)
         assert result.returncode != 0, name
         assert f"set {name}" in result.stderr, result.stderr
+
+
+def test_lineage_to_files_by_default(rendered: dict) -> None:
+    for name in AIRFLOW_SERVICES:
+        env = rendered["services"][name]["environment"]
+        assert env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "sinergi"
+        assert env["OPENLINEAGE__TRANSPORT__TYPE"] == "file", name
+        # In the sinergi-data volume, which the image creates the folder in.
+        assert env["OPENLINEAGE__TRANSPORT__LOG_FILE_PATH"].startswith("/opt/sinergi/var/lineage/")
+    assert "/opt/sinergi/var/lineage" in DOCKERFILE.read_text()
+
+
+def test_profile_lineage_adds_marquez_and_points_airflow_at_it(tmp_path: Path) -> None:
+    env = {**_test_environment(), "SINERGI_LINEAGE_TRANSPORT": "http"}
+    result = _config(tmp_path, env, "lineage")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert {"marquez", "marquez-web", "marquez-db"} <= set(services)
+    for name in AIRFLOW_SERVICES:
+        airflow_env = services[name]["environment"]
+        assert airflow_env["OPENLINEAGE__TRANSPORT__TYPE"] == "http"
+        assert airflow_env["OPENLINEAGE__TRANSPORT__URL"] == "http://marquez:5000"
+        assert airflow_env["OPENLINEAGE__TRANSPORT__ENDPOINT"] == "api/v1/lineage"
+    assert services["marquez"]["environment"]["POSTGRES_HOST"] == "marquez-db"
+    for name in ("marquez", "marquez-web"):
+        ports = services[name]["ports"]
+        assert ports and all(port["host_ip"] == "127.0.0.1" for port in ports), (name, ports)
+    database = services["marquez-db"]
+    assert not database.get("ports"), "Marquez's database is never published"
+    assert set(database["networks"]) == {"marquez-internal"}
+    assert set(services["marquez"]["networks"]) == {"default", "marquez-internal"}
+    assert all("marquez-internal" not in services[name].get("networks", {})
+               for name in AIRFLOW_SERVICES)  # fmt: skip
+    assert services["marquez-web"]["depends_on"]["marquez"]["condition"] == "service_healthy"
 
 
 def test_env_example_covers_every_required_variable(tmp_path: Path) -> None:
