@@ -30,6 +30,10 @@ UTF8_BOM = "\ufeff"
 # (binary data, no line ends) and reading it whole would exhaust memory.
 MAX_LINE_BYTES = 10 * 1024 * 1024
 
+# The csv module's complaint about a CR or LF inside an unquoted field (the line ends are ours
+# to split, so a line only ever holds a bare CR there).
+BARE_LINE_BREAK = "new-line character seen in unquoted field"
+
 # What gzip/zlib raise for a corrupt or truncated stream (EOFError: no end-of-stream marker).
 GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 
@@ -109,6 +113,13 @@ class _Lines:
         return text
 
 
+def _started(first_line: int, lines: _Lines) -> str:
+    """Where a broken record began, when it spans lines (an unbalanced quote reads on)."""
+    if lines.line_number <= first_line:
+        return ""
+    return f", in the record that starts at line {first_line}: look for an unbalanced quote there"
+
+
 def header_mismatch(
     found: list[str], expected: tuple[str, ...], delimiter: str | None, where: str = "header"
 ) -> str | None:
@@ -172,7 +183,7 @@ def read_delimited(
             lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True
         )
 
-        def next_record() -> tuple[int, list[str]] | None:
+        def next_record() -> tuple[int, list[str] | ParsedRow] | None:
             lines.record_lines.clear()
             first_line = lines.line_number + 1
             try:
@@ -180,16 +191,30 @@ def read_delimited(
             except StopIteration:
                 return None
             except csv.Error as error:
+                if BARE_LINE_BREAK in str(error):
+                    # A stray CR (or a lone LF from an editor) inside one unquoted field:
+                    # the damage is confined to this line, and the reader goes on with the
+                    # next one. The row is quarantined, not the delivery failed.
+                    raw_text = "".join(lines.record_lines).rstrip("\r\n")
+                    return first_line, problem_row(
+                        first_line,
+                        raw_text,
+                        f"line {first_line} has a line break (CR) inside an unquoted field; "
+                        "a value with a line break must be quoted",
+                    )
+                started = _started(first_line, lines)
                 raise DeliveryError(
                     source,
                     path,
-                    f"malformed CSV at line {lines.line_number} ({error}); "
+                    f"malformed CSV at line {lines.line_number} ({error}){started}; "
                     "the quoting of the file is broken",
                 ) from error
 
         header_record = next_record()
         while header_record is not None and header_record[1] == []:
             header_record = next_record()
+        if header_record is not None and isinstance(header_record[1], ParsedRow):
+            raise DeliveryError(source, path, f"header: {header_record[1].problem}")
         if header_record is None:
             raise DeliveryError(
                 source, path, f"no header line; expected: {delimiter.join(expected_columns)}"
@@ -201,6 +226,9 @@ def read_delimited(
         width = len(expected_columns)
         while (record := next_record()) is not None:
             line_number, fields = record
+            if isinstance(fields, ParsedRow):
+                yield fields
+                continue
             if not fields:
                 continue
             if len(fields) != width:
