@@ -4,9 +4,10 @@ The comparisons follow what identifies an Indonesian across registries (columns 
 ``features``):
 
 * NIK: equal; one edit apart (a transposition, a dropped or doubled digit); same district and
-  birth date with another serial (a zeroed tail); same regency only (all a spreadsheet's
-  notation keeps); different. (No "two edits" level: the damage registries do is one edit or
-  a zeroed serial, and two edits elsewhere are mostly two people of one district; measured.)
+  birth date with another serial (a zeroed tail); two different valid NIKs; same regency only
+  (all a spreadsheet's notation keeps); different. (No "two edits" level: the damage
+  registries do is one edit or a zeroed serial, and two edits elsewhere are mostly two
+  people of one district; measured.)
 * name (normalised by staging): equal; same tokens in another order; Jaro-Winkler >= 0.95 or
   >= 0.88; one name's tokens contained in the other's (a mononym against a full name); same
   first token; different;
@@ -60,6 +61,12 @@ def _nik_comparison():
             cll.CustomLevel("nik_digits_l = nik_digits_r", "exact"),
             cll.CustomLevel(f"{digits_edits} <= 1", "one edit"),
             cll.CustomLevel("nik_head12_l = nik_head12_r", "same district and birth date"),
+            # two valid NIKs more than one edit apart are two people's: without this level
+            # they fell to "same regency", which counts as agreement, and at 100k persons it
+            # chained namesakes of one regency into one person (measured)
+            cll.CustomLevel(
+                "nik_valid_l is not null and nik_valid_r is not null", "two different valid NIKs"
+            ),
             cll.CustomLevel("nik_regency_l = nik_regency_r", "same regency"),
             cll.ElseLevel(),
         ],
