@@ -69,9 +69,12 @@ def warehouse(fresh_database):
 
 
 def deliver(url: str, *rows) -> None:
-    with psycopg.connect(url) as conn, conn.cursor().copy(
-        f"COPY intermediate.int_source_records__unioned ({', '.join(COLUMNS)}) FROM STDIN"
-    ) as copy:
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor().copy(
+            f"COPY intermediate.int_source_records__unioned ({', '.join(COLUMNS)}) FROM STDIN"
+        ) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
