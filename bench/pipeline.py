@@ -51,7 +51,6 @@ SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 START = date(2026, 1, 1)
 SEED = 1
 PII_KEY = "pipeline-benchmark-key-not-secret"
-API_TOKEN = "bench-token"  # the simulated API's token, valid only for its 127.0.0.1 server
 RESULTS = Path(__file__).parent / "results"
 INGEST_STAGES = ("plan", "extract", "land", "load", "validate")
 BUILD_STAGES = ("dbt_before_identity", "identity", "dbt_after_identity")
@@ -213,39 +212,6 @@ def count_rows(url: str, relation: str) -> int:
 
 
 # -- the pipeline, timed per stage ---------------------------------------------------------
-
-
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
-def ingest_environment(world: Path, home: Path) -> Iterator[None]:
-    """What ``worlds.ingest_world`` sets up: the simulated API on 127.0.0.1, the landing
-    area, Airflow's connection, no settle time."""
-    from sinergi.simulate.kp2mi_api import serve_in_background
-
-    with (
-        serve_in_background(world, API_TOKEN, rate_limit_per_second=0) as api_url,
-        environment(
-            AIRFLOW_HOME=os.environ.get("AIRFLOW_HOME", str(home / "airflow")),
-            SINERGI_HOME=str(home),
-            SINERGI_LANDING_DIR=str(world / "landing"),
-            SINERGI_SETTLE_SECONDS="0",
-            AIRFLOW_CONN_KP2MI_API=f"http://:{API_TOKEN}@{api_url.removeprefix('http://')}",
-        ),
-    ):
-        yield
 
 
 def _lines(path: Path) -> int:
@@ -597,7 +563,7 @@ def _checkpoint(args: argparse.Namespace, result: dict, rec: Recorder) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from sinergi import dbt_runner, settings
+    from sinergi import dbt_runner, settings, worlds
 
     persons = SCALES.get(args.scale) or int(args.scale)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix=f"sinergi-bench-pipeline-{args.scale}-"))
@@ -638,7 +604,7 @@ def run(args: argparse.Namespace) -> dict:
         recreate_database(admin_url, database)
         nights = [START + timedelta(days=n) for n in range(1 + args.single_nights)]
         try:
-            with ingest_environment(world, home):
+            with worlds.ingest_environment(world, home):
                 print(f"full build: night {nights[0]}", flush=True)
                 first = ingest_night(rec, "full_build", url, world, nights[0])
                 built = build_night(rec, "full_build", url, nights[0], target)

@@ -36,14 +36,12 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> None:
-    """Ingest every source's deliveries of ``world`` for nights ``start``..``end``.
-
-    ``home`` takes the archive and Data Docs, and Airflow's home unless one is set (the API
-    client reads its connection through Airflow's hook: never the user's ~/airflow)."""
-    from sinergi.ingest import nightly
+@contextmanager
+def ingest_environment(world: Path, home: Path) -> Iterator[None]:
+    """What replaying ``world`` needs: its KemenP2MI API served on 127.0.0.1, its landing
+    area, the API's Airflow connection, no settle time; ``home`` for the archive, Data Docs
+    and Airflow's home unless one is set (never the user's ~/airflow)."""
     from sinergi.simulate.kp2mi_api import serve_in_background
-    from sinergi.sources.registry import SOURCES
 
     with (
         serve_in_background(world, API_TOKEN, rate_limit_per_second=0) as api_url,
@@ -55,6 +53,17 @@ def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> N
             AIRFLOW_CONN_KP2MI_API=f"http://:{API_TOKEN}@{api_url.removeprefix('http://')}",
         ),
     ):
+        yield
+
+
+def ingest_world(url: str, world: Path, start: date, end: date, home: Path) -> None:
+    """Ingest every source's deliveries of ``world`` for nights ``start``..``end``.
+
+    In ``ingest_environment(world, home)``."""
+    from sinergi.ingest import nightly
+    from sinergi.sources.registry import SOURCES
+
+    with ingest_environment(world, home):
         day = start
         while day <= end:
             for spec in SOURCES.values():
