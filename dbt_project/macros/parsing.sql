@@ -27,29 +27,33 @@
 {#- Text in one of the ministries' date formats to a date, null when it is not a real day.
     format: 'iso' YYYY-MM-DD (a trailing time, THH:MM:SS or an offset, is ignored),
     'dmy_slash' DD/MM/YYYY (a trailing time is ignored), 'dmy_dash' DD-MM-YYYY,
-    'ymd_compact' YYYYMMDD. -#}
+    'ymd_compact' YYYYMMDD.
+    One regular expression proves the shape; the parts are then cut at their fixed positions.
+    (Cutting them out with regexp_replace and capture groups cost ~40 us a call in
+    PostgreSQL's regex engine, ten calls per date: most of a staging build's time.) -#}
 {% macro parse_date(expr, format) -%}
     {%- if format == 'iso' -%}
-        {%- set pattern = '^([0-9]{4})-([0-9]{2})-([0-9]{2})([T ].*)?$' -%}
-        {%- set y, m, d = '\\1', '\\2', '\\3' -%}
+        {%- set pattern = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$' -%}
+        {%- set y, m, d = (1, 4), (6, 2), (9, 2) -%}
     {%- elif format == 'dmy_slash' -%}
-        {%- set pattern = '^([0-9]{2})/([0-9]{2})/([0-9]{4})( .*)?$' -%}
-        {%- set y, m, d = '\\3', '\\2', '\\1' -%}
+        {%- set pattern = '^[0-9]{2}/[0-9]{2}/[0-9]{4}( .*)?$' -%}
+        {%- set y, m, d = (7, 4), (4, 2), (1, 2) -%}
     {%- elif format == 'dmy_dash' -%}
-        {%- set pattern = '^([0-9]{2})-([0-9]{2})-([0-9]{4})$' -%}
-        {%- set y, m, d = '\\3', '\\2', '\\1' -%}
+        {%- set pattern = '^[0-9]{2}-[0-9]{2}-[0-9]{4}$' -%}
+        {%- set y, m, d = (7, 4), (4, 2), (1, 2) -%}
     {%- elif format == 'ymd_compact' -%}
-        {%- set pattern = '^([0-9]{4})([0-9]{2})([0-9]{2})$' -%}
-        {%- set y, m, d = '\\1', '\\2', '\\3' -%}
+        {%- set pattern = '^[0-9]{8}$' -%}
+        {%- set y, m, d = (1, 4), (5, 2), (7, 2) -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error("parse_date: unknown format " ~ format) }}
     {%- endif -%}
+    {%- set text = "trim(" ~ expr ~ ")" -%}
     case
-        when trim({{ expr }}) ~ '{{ pattern }}'
+        when {{ text }} ~ '{{ pattern }}'
             then {{ date_from_parts(
-                "regexp_replace(trim(" ~ expr ~ "), '" ~ pattern ~ "', '" ~ y ~ "')",
-                "regexp_replace(trim(" ~ expr ~ "), '" ~ pattern ~ "', '" ~ m ~ "')",
-                "regexp_replace(trim(" ~ expr ~ "), '" ~ pattern ~ "', '" ~ d ~ "')",
+                "substr(" ~ text ~ ", " ~ y[0] ~ ", " ~ y[1] ~ ")",
+                "substr(" ~ text ~ ", " ~ m[0] ~ ", " ~ m[1] ~ ")",
+                "substr(" ~ text ~ ", " ~ d[0] ~ ", " ~ d[1] ~ ")",
             ) }}
     end
 {%- endmacro %}
