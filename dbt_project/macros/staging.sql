@@ -1,6 +1,7 @@
 {#- The rows of `raw.<source_name>` that belong to accepted batches: current (in force for their
     night) with verdict passed or warned. Adds `_batch_logical_date`, the night the batch
-    carries, which orders record versions. The only place staging reads dq.batch. -#}
+    carries, which orders record versions. The only place staging reads dq.batch. Ends in a
+    where clause, so an incremental model can add `and {{ touched_since_last_build(...) }}`. -#}
 {% macro accepted_source_rows(source_name) -%}
     select
         raw_rows.*,
@@ -8,9 +9,77 @@
     from {{ source('raw', source_name) }} as raw_rows
     inner join {{ source('dq', 'batch') }} as accepted_batches
         on raw_rows._batch_id = accepted_batches.batch_id
-    where accepted_batches.is_current
-        and accepted_batches.verdict in ('passed', 'warned')
-        and accepted_batches.source_system = '{{ source_name }}'
+    where {{ batch_is_accepted('accepted_batches', source_name) }}
+{%- endmacro %}
+
+{#- For an incremental staging model (in `{% if is_incremental() %}`), after
+    accepted_source_rows: only the records the night touched, with every accepted version of
+    each: records with a version in a batch accepted since the model's last build, and records
+    whose staged version came from a batch no longer accepted (a resend replaced it). Ranking
+    those versions again gives the latest version a full build would give.
+    `record_id` is the raw id column; the model's unique_key is the same id, renamed. -#}
+{% macro touched_since_last_build(source_name, record_id) -%}
+    raw_rows.{{ record_id }} in (
+        select new_rows.{{ record_id }}
+        from {{ source('raw', source_name) }} as new_rows
+        where new_rows._batch_id in (
+            select new_batches.batch_id
+            from {{ source('dq', 'batch') }} as new_batches
+            where {{ batch_is_accepted('new_batches', source_name) }}
+            except
+            select staged.batch_id
+            from {{ staged_batch_relation() }} as staged
+            where staged.model_name = '{{ this.name }}'
+        )
+        union
+        select {{ config.get('unique_key') }}
+        from {{ this }}
+        where batch_id not in (
+            select still_accepted.batch_id
+            from {{ source('dq', 'batch') }} as still_accepted
+            where {{ batch_is_accepted('still_accepted', source_name) }}
+        )
+    )
+{%- endmacro %}
+
+{% macro batch_is_accepted(alias, source_name) -%}
+    {{ alias }}.is_current
+        and {{ alias }}.verdict in ('passed', 'warned')
+        and {{ alias }}.source_system = '{{ source_name }}'
+{%- endmacro %}
+
+{#- Where incremental staging models note the batches they have staged (model_name, batch_id),
+    in the model's own schema so it goes wherever staging goes. -#}
+{% macro staged_batch_relation() -%}
+    {{ this.schema }}.staged_batch
+{%- endmacro %}
+
+{#- Config of a staging model of a delta source built incrementally: a night re-stages only the
+    records it touched (accepted_source_rows with record_id) instead of parsing every version
+    ever received. delete+insert on the record key; afterwards the rows whose batch is no
+    longer accepted are removed (a record only a superseded batch held) and the set of staged
+    batches is recorded, all in the model's transaction. A changed column list fails the build
+    (on_schema_change) instead of leaving old rows without the column: rebuild with
+    `--full-refresh`. -#}
+{% macro incremental_staging_config(source_name, unique_key) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=unique_key,
+        on_schema_change='fail',
+        pre_hook="create table if not exists {{ staged_batch_relation() }} ("
+            ~ " model_name text not null, batch_id bigint not null,"
+            ~ " primary key (model_name, batch_id))",
+        post_hook=[
+            "delete from {{ this }} where batch_id not in (select batch_id from "
+                ~ "{{ source('dq', 'batch') }} as accepted where "
+                ~ "{{ batch_is_accepted('accepted', '" ~ source_name ~ "') }})",
+            "delete from {{ staged_batch_relation() }} where model_name = '{{ this.name }}'",
+            "insert into {{ staged_batch_relation() }} (model_name, batch_id) "
+                ~ "select '{{ this.name }}', batch_id from {{ source('dq', 'batch') }} as accepted"
+                ~ " where {{ batch_is_accepted('accepted', '" ~ source_name ~ "') }}",
+        ],
+    ) }}
 {%- endmacro %}
 
 {#- 1 for the latest version of each record, as a window expression over a staging `renamed`

@@ -56,24 +56,29 @@ def ingest_world(url: str, out: Path) -> None:
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
     for night, source, path in _deliveries(out):
-        spec = SOURCES[source]
-        with psycopg.connect(url) as conn:
-            batch_id = conn.execute(
-                "INSERT INTO dq.batch (source_system, logical_date, location, content_sha256, "
-                "received_at) VALUES (%s, %s, %s, %s, %s) RETURNING batch_id",
-                (source, night, str(path.relative_to(out)),
-                 hashlib.sha256(path.read_bytes()).hexdigest(), datetime.now(UTC)),
-            ).fetchone()[0]  # fmt: skip
-            counts = load_rows(conn, spec, batch_id, _parse(source, path), datetime.now(UTC))
-            conn.commit()
-        outcome = validate_batch(url, spec, batch_id, night, str(path), out / "docs")
-        assert outcome.verdict in ("passed", "warned"), (source, night, outcome.reason)
-        with psycopg.connect(url) as conn:
-            finish_batch(
-                conn, batch_id, outcome.verdict, outcome.reason,
-                rows_received=counts.received, rows_loaded=outcome.rows_loaded,
-                rows_quarantined=outcome.rows_quarantined,
-            )  # fmt: skip
+        ingest_delivery(url, out, night, source, path)
+
+
+def ingest_delivery(url: str, out: Path, night: date, source: str, path: Path) -> None:
+    """Book, load, validate and finish one delivery (``ensure_schema`` done before)."""
+    spec = SOURCES[source]
+    with psycopg.connect(url) as conn:
+        batch_id = conn.execute(
+            "INSERT INTO dq.batch (source_system, logical_date, location, content_sha256, "
+            "received_at) VALUES (%s, %s, %s, %s, %s) RETURNING batch_id",
+            (source, night, str(path.relative_to(out)),
+             hashlib.sha256(path.read_bytes()).hexdigest(), datetime.now(UTC)),
+        ).fetchone()[0]  # fmt: skip
+        counts = load_rows(conn, spec, batch_id, _parse(source, path), datetime.now(UTC))
+        conn.commit()
+    outcome = validate_batch(url, spec, batch_id, night, str(path), out / "docs")
+    assert outcome.verdict in ("passed", "warned"), (source, night, outcome.reason)
+    with psycopg.connect(url) as conn:
+        finish_batch(
+            conn, batch_id, outcome.verdict, outcome.reason,
+            rows_received=counts.received, rows_loaded=outcome.rows_loaded,
+            rows_quarantined=outcome.rows_quarantined,
+        )  # fmt: skip
 
 
 def dbt_env(url: str) -> dict[str, str]:

@@ -1,8 +1,13 @@
+{{ incremental_staging_config('kp2mi_pmi', unique_key='placement_id') }}
+
 with
 
 source as (
 
     {{ accepted_source_rows('kp2mi_pmi') }}
+    {% if is_incremental() %}
+        and {{ touched_since_last_build('kp2mi_pmi', record_id='id_pmi') }}
+    {% endif %}
 
 ),
 

@@ -1,8 +1,13 @@
+{{ incremental_staging_config('kp2mi_program', unique_key='participant_id') }}
+
 with
 
 source as (
 
     {{ accepted_source_rows('kp2mi_program') }}
+    {% if is_incremental() %}
+        and {{ touched_since_last_build('kp2mi_program', record_id='id_peserta') }}
+    {% endif %}
 
 ),
 

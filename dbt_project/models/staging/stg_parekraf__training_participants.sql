@@ -1,8 +1,13 @@
+{{ incremental_staging_config('parekraf_pelatihan', unique_key='participant_id') }}
+
 with
 
 source as (
 
     {{ accepted_source_rows('parekraf_pelatihan') }}
+    {% if is_incremental() %}
+        and {{ touched_since_last_build('parekraf_pelatihan', record_id='id_peserta') }}
+    {% endif %}
 
 ),
 

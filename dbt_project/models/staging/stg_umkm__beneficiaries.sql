@@ -1,8 +1,13 @@
+{{ incremental_staging_config('umkm_penerima', unique_key='beneficiary_id') }}
+
 with
 
 source as (
 
     {{ accepted_source_rows('umkm_penerima') }}
+    {% if is_incremental() %}
+        and {{ touched_since_last_build('umkm_penerima', record_id='id_penerima') }}
+    {% endif %}
 
 ),
 
