@@ -1,5 +1,7 @@
 """Crash and restart: a night interrupted the hard way converges, on rerun, to a clean run.
 
+Ingest (a hand-made night of UMKM and Kemenkop):
+
 * ``kill -9`` of the worker process in the middle of the load (COPY half sent) and in the
   middle of validation (rows already moved to quarantine and committed, verdict not given);
 * PostgreSQL stopped in the middle of the load (fast shutdown: sessions cut), then started;
@@ -8,6 +10,16 @@
 After the rerun, every raw table and ``dq.batch`` / ``dq.quarantine`` /
 ``dq.validation_result`` have the same checksum (md5 of their ordered rows, wall-clock
 metadata and local paths left out) as a clean run of the same deliveries in another database.
+
+The warehouse build (a simulated night of every source, built with ``sinergi.worlds``):
+
+* ``kill -9`` of the worker and its dbt (the whole process group) while dbt builds the marts;
+* ``kill -9`` of the worker in identity resolution, after it wrote records, links and keys in
+  its transaction and before it committed;
+* PostgreSQL stopped while dbt builds the marts, then started.
+
+After the rerun, every raw, ``dq``, ``marts`` and ``restricted`` table and the ``identity``
+state have the same checksum as a clean build of the same night in another database.
 
 Reproduce: ``.venv/bin/pytest tests/integration/test_crash_and_restart.py`` (marker ``crash``).
 """
@@ -30,7 +42,6 @@ import pytest
 from psycopg import sql
 
 from sinergi.simulate.kp2mi_api import serve_in_background
-from sinergi.sources.registry import SOURCES
 from tests.conftest import _create_database, _drop_database, _free_port, url_with_database
 from tests.integration import test_bad_inputs as corpus
 from tests.integration.test_bad_inputs import (
@@ -83,28 +94,50 @@ _DQ = {
 }
 
 
+# The schemas compared, every base table in them found from the catalog (a table left behind
+# by a crash, such as dbt's ``<model>__dbt_tmp``, shows as a difference).
+CHECKSUM_SCHEMAS = ("raw", "dq", "identity", "marts", "restricted")
+# When a row was written and how long a step took differ between any two runs.
+WALL_CLOCK_COLUMNS = {"_loaded_at", "recorded_at", "measured_at", "started_at", "seconds"}
+# identity.run has a row per run of the step, and a rerun adds one (an empty delta) that a
+# clean run lacks: what must agree is the state each night ended in, its latest run's counts.
+IDENTITY_RUN = (
+    "SELECT DISTINCT ON (night) night, model_version, records, clusters FROM identity.run "
+    "ORDER BY night, started_at DESC"
+)
+
+
 def checksums(url: str) -> dict[str, tuple[int, str]]:
-    """(row count, md5 of the ordered rows) of every raw table and of dq's tables."""
+    """(row count, md5 of the ordered rows) of every table of CHECKSUM_SCHEMAS."""
     result = {}
     with psycopg.connect(url) as conn:
-        tables = {f"raw.{name}": None for name in SOURCES} | _DQ
-        for table, columns in tables.items():
-            schema, name = table.split(".")
-            if columns is None:  # raw: every column but the load time
-                columns = ", ".join(
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE'",
+            (list(CHECKSUM_SCHEMAS),),
+        ).fetchall()
+        for schema, name in tables:
+            table = f"{schema}.{name}"
+            if table == "identity.run":
+                select = sql.SQL(IDENTITY_RUN)
+            else:
+                columns = _DQ.get(table) or ", ".join(
                     f'"{c}"'
                     for (c,) in conn.execute(
                         "SELECT column_name FROM information_schema.columns WHERE "
-                        "table_schema = %s AND table_name = %s AND column_name <> '_loaded_at' "
-                        "ORDER BY ordinal_position",
+                        "table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                         (schema, name),
                     )
+                    if c not in WALL_CLOCK_COLUMNS
+                )
+                select = sql.SQL("SELECT {} FROM {}").format(
+                    sql.SQL(columns), sql.Identifier(schema, name)
                 )
             row = conn.execute(
                 sql.SQL(
                     "SELECT count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), "
-                    "'')) FROM (SELECT {} FROM {}) AS r"
-                ).format(sql.SQL(columns), sql.Identifier(schema, name))
+                    "'')) FROM ({}) AS r"
+                ).format(select)
             ).fetchone()
             result[table] = (row[0], row[1])
     return result
@@ -125,17 +158,27 @@ def scratch_database(postgres_admin_url) -> Iterator[str]:
         _drop_database(postgres_admin_url, name)
 
 
-@pytest.fixture
-def clean_run(scratch_database, tmp_path_factory, monkeypatch) -> dict[str, tuple[int, str]]:
-    """The checksums of an uninterrupted night of the same deliveries."""
+@pytest.fixture(scope="module")
+def clean_run(postgres_admin_url, tmp_path_factory) -> dict[str, tuple[int, str]]:
+    """The checksums of an uninterrupted night of the same deliveries (once per module).
+
+    Ingest only: the ingest faults are compared on raw and dq. The warehouse build has its
+    own clean run below (``clean_build``), on a simulated night: these 3,000 hand-made
+    Kemenkop members are near copies of one another, which identity resolution would spend
+    some 100 s linking into two clusters."""
+    name = _create_database(postgres_admin_url, "sinergi_test_clean")
+    url = url_with_database(postgres_admin_url, name)
     root = tmp_path_factory.mktemp("clean")
-    with monkeypatch.context() as env:
-        env.setenv("SINERGI_HOME", str(root / "home"))
-        env.setenv("SINERGI_LANDING_DIR", str(root / "landing"))
-        env.setenv("SINERGI_SETTLE_SECONDS", "0")
-        write_night(root / "landing")
-        run_nights(scratch_database)
-        sums = checksums(scratch_database)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SINERGI_HOME", str(root / "home"))
+            env.setenv("SINERGI_LANDING_DIR", str(root / "landing"))
+            env.setenv("SINERGI_SETTLE_SECONDS", "0")
+            write_night(root / "landing")
+            run_nights(url)
+            sums = checksums(url)
+    finally:
+        _drop_database(postgres_admin_url, name)
     assert sums["raw.kemenkop_anggota"][0] > 2900 and sums["dq.quarantine"][0] > 30, sums
     return sums
 
@@ -389,3 +432,316 @@ def test_catch_up_nights_are_the_ones_since_the_last_loaded(deployment: Deployme
     far = catch_up(date(2026, 3, 1))
     assert len(far) == nightly.MAX_CATCH_UP_DAYS and far[-1] == "2026-02-28"
     assert catch_up(date(2026, 1, 5)) == [], "re-running the first night catches up nothing"
+
+
+# --------------------------------------------------------------------------- the warehouse build
+
+BUILD_NIGHT = date(2026, 1, 5)  # a Monday: every daily source delivers
+BUILD_KEY = "crash-test-hmac-key-not-secret"
+
+
+@pytest.fixture(scope="module")
+def build_server(pg_base_dir: Path) -> Iterator:
+    """A PostgreSQL server of this module's own: the PostgreSQL test stops and starts it."""
+    from sinergi.db.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(pg_base_dir / "crash-build" / "data", _free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def copy_database(server, template: str, name: str) -> str:
+    """A new database ``name`` holding what ``template`` holds (CREATE DATABASE … TEMPLATE)."""
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        # the copy needs the template to itself: close what a test's pools left open
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (template,),
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+    return server.url(name)
+
+
+@pytest.fixture(scope="module")
+def dbt_target(tmp_path_factory) -> Path:
+    """One dbt target directory for the module's builds, as on one worker: dbt then parses
+    the project in full once and partially after (some 3 s less a build)."""
+    return tmp_path_factory.mktemp("dbt-target")
+
+
+@pytest.fixture(scope="module")
+def ingested(build_server, dbt_target, tmp_path_factory) -> str:
+    """The name of a database holding one simulated night of every source, ingested, with
+    dbt built up to identity resolution's input (the template of the tests' databases).
+
+    200 persons: some 300 source records, a few hundred rows per raw table, every mart filled.
+    """
+    from sinergi.simulate.config import SimulationConfig
+    from sinergi.simulate.simulator import Simulator
+    from sinergi.worlds import build_until_identity, ingest_world
+
+    root = tmp_path_factory.mktemp("build")
+    config = SimulationConfig(persons=200, start=BUILD_NIGHT, end=BUILD_NIGHT, seed=5)
+    Simulator(config, root / "world").run()
+    with psycopg.connect(build_server.url("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE ingested")
+    url = build_server.url("ingested")
+    ingest_world(url, root / "world", BUILD_NIGHT, BUILD_NIGHT, root / "home")
+    build_until_identity(url, BUILD_NIGHT, BUILD_KEY, dbt_target)
+    return "ingested"
+
+
+def build_rest_of_night(url: str, target: Path) -> None:
+    """What follows dbt's input of identity resolution: the step, then dbt from it on."""
+    from sinergi.identity import resolve
+    from sinergi.worlds import build_from_identity
+
+    resolve.resolve_identities(url, BUILD_NIGHT, pii_key=BUILD_KEY)
+    build_from_identity(url, BUILD_NIGHT, BUILD_KEY, target)
+
+
+@pytest.fixture(scope="module")
+def clean_build(build_server, ingested, dbt_target) -> dict[str, tuple[int, str]]:
+    """The checksums of the night built without interruption (once per module)."""
+    from sinergi.pipeline import MARTS
+
+    url = copy_database(build_server, ingested, "clean_build")
+    build_rest_of_night(url, dbt_target)
+    sums = checksums(url)
+    assert {f"marts.{mart}" for mart in MARTS} <= set(sums), sorted(sums)
+    for table in ("marts.dim_worker", "marts.fct_enrollment", "identity.record", "identity.link"):
+        assert sums[table][0] > 0, (table, sums[table])
+    return sums
+
+
+@pytest.fixture
+def build_database(build_server, ingested) -> Iterator[str]:
+    """A copy of the ingested night for one test, dropped after it."""
+    name = f"crashed_{os.getpid()}_{clock.monotonic_ns()}"
+    url = copy_database(build_server, ingested, name)
+    yield url
+    if not build_server.is_running():  # a failed PostgreSQL test may leave it stopped
+        build_server.start()
+    _drop_database(build_server.url("postgres"), name)
+
+
+_BUILDER = """
+import os, sys, time
+from datetime import date
+from pathlib import Path
+from sinergi import worlds
+from sinergi.identity import resolve
+
+url, night, key, target = sys.argv[1], date.fromisoformat(sys.argv[2]), sys.argv[3], sys.argv[4]
+where, marker = sys.argv[5], sys.argv[6]
+
+if where == "identity":
+    # records, links and keys written in the step's transaction, under its lock; no commit
+    write_keys = resolve._write_keys
+    def write_keys_then_pause(conn, *args):
+        write_keys(conn, *args)
+        with open(marker + ".tmp", "w") as out:
+            out.write(str(conn.info.backend_pid))
+        os.replace(marker + ".tmp", marker)  # the test reads a whole pid
+        time.sleep(600)
+    resolve._write_keys = write_keys_then_pause
+    resolve.resolve_identities(url, night, pii_key=key)
+else:  # "marts": identity resolution committed; wait while the test takes a lock
+    resolve_identities = resolve.resolve_identities
+    def resolve_then_wait(*args, **kwargs):
+        summary = resolve_identities(*args, **kwargs)
+        open(marker, "w").close()
+        while not os.path.exists(marker + ".go"):
+            time.sleep(0.05)
+        return summary
+    resolve.resolve_identities = resolve_then_wait
+    resolve.resolve_identities(url, night, pii_key=key)  # the rest of the night's build
+    worlds.build_from_identity(url, night, key, Path(target))
+"""
+
+
+def start_builder(
+    url: str, where: str, tmp_path: Path, dbt_target: Path
+) -> tuple[subprocess.Popen, Path]:
+    """The rest of the night's build (``where`` = "marts": identity resolution, then dbt from
+    it on) or the identity step alone, in a worker process of its own process group (so that
+    its dbt can be killed with it); the marker it will write."""
+    marker = tmp_path / f"reached-{where}"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _BUILDER, url, BUILD_NIGHT.isoformat(), BUILD_KEY,
+         str(dbt_target), where, str(marker)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    return worker, marker
+
+
+def wait_for(worker: subprocess.Popen, reached, what: str, timeout: float = 600) -> None:
+    """Until ``reached()``; fails with the worker's output if it ended first."""
+    deadline = clock.monotonic() + timeout  # a busy machine imports slowly
+    while not reached():
+        assert worker.poll() is None, worker.communicate()[0][-3000:]
+        assert clock.monotonic() < deadline, f"the worker never reached {what}"
+        clock.sleep(0.05)
+
+
+def kill_process_group(worker: subprocess.Popen) -> None:
+    """SIGKILL the worker and every process of its group (dbt); wait until none is left."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    assert worker.wait(timeout=30) == -signal.SIGKILL
+    deadline = clock.monotonic() + 30
+    while True:
+        try:
+            os.killpg(worker.pid, 0)  # does any process of the group remain?
+        except ProcessLookupError:
+            return
+        assert clock.monotonic() < deadline, "a process of the killed worker's group survived"
+        clock.sleep(0.05)
+
+
+def build_until_a_mart_waits(
+    url: str, tmp_path: Path, dbt_target: Path
+) -> tuple[subprocess.Popen, psycopg.Connection]:
+    """Start the rest of the night's build in a worker and stop it, deterministically, inside
+    dbt's build of the marts: once identity resolution has committed, hold an exclusive lock
+    on the table the mart ``worker_key_history`` reads, and wait until dbt's session waits
+    for it. Returns the worker and the connection holding the lock (closing it releases it)."""
+    worker, marker = start_builder(url, "marts", tmp_path, dbt_target)
+    try:
+        wait_for(worker, marker.exists, "the end of identity resolution")
+        holder = psycopg.connect(url)
+        holder.execute("LOCK TABLE identity.worker_key_history IN ACCESS EXCLUSIVE MODE")
+        marker.with_name(marker.name + ".go").touch()
+        wait_for(
+            worker,
+            lambda: (
+                holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                    "AND relation = 'identity.worker_key_history'::regclass"
+                ).fetchone()[0]
+                > 0
+            ),
+            "dbt's build of marts.worker_key_history",
+        )
+    except BaseException:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        raise
+    return worker, holder
+
+
+def wait_until_alone(url: str, timeout: float = 60) -> None:
+    """Until no other session is connected to the database (a killed client's backend
+    notices on its next read that the socket is gone, and rolls back)."""
+    deadline = clock.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]:
+            assert clock.monotonic() < deadline, "a killed worker's session is still there"
+            clock.sleep(0.05)
+
+
+def dbt_leftovers(url: str) -> list[str]:
+    """Relations a dbt model leaves while it swaps a table in (``__dbt_tmp``, ``__dbt_backup``)."""
+    rows = query(
+        url,
+        "SELECT schemaname || '.' || tablename FROM pg_tables "
+        "WHERE position('__dbt_' in tablename) > 0 "
+        "UNION ALL SELECT schemaname || '.' || viewname FROM pg_views "
+        "WHERE position('__dbt_' in viewname) > 0",
+    )
+    return [name for (name,) in rows]
+
+
+def test_kill_9_during_dbt_then_rerun_equals_a_clean_run(
+    build_database: str, clean_build, dbt_target, tmp_path
+) -> None:
+    url = build_database
+    worker, holder = build_until_a_mart_waits(url, tmp_path, dbt_target)
+    try:
+        kill_process_group(worker)  # the worker and its dbt, mid-model
+    finally:
+        holder.close()  # the lock: dbt's orphaned session may go on, and roll back
+    wait_until_alone(url)
+
+    # What the crash left: identity committed, the model dbt was in never committed.
+    assert query(url, "SELECT count(*) FROM identity.run")[0][0] == 1
+    assert query(url, "SELECT to_regclass('marts.worker_key_history')")[0][0] is None
+
+    # Airflow retries the killed model task and what follows it: the rest of the night.
+    build_rest_of_night(url, dbt_target)
+    assert dbt_leftovers(url) == []
+    assert checksums(url) == clean_build
+
+
+def test_kill_9_during_identity_resolution_then_rerun_equals_a_clean_run(
+    build_database: str, clean_build, dbt_target, tmp_path
+) -> None:
+    from sinergi.identity import store
+
+    url = build_database
+    with psycopg.connect(url) as conn:  # the step's first transaction, committed on its own
+        store.ensure_schema(conn)
+    before = checksums(url)
+    worker, marker = start_builder(url, "identity", tmp_path, dbt_target)
+    try:
+        wait_for(worker, marker.exists, "identity resolution's writes")
+        backend = int(marker.read_text())
+        # Inside the step's transaction: it holds the identity lock and has written rows.
+        [(state, advisory)] = query(
+            url,
+            "SELECT a.state, count(l.pid) FROM pg_stat_activity a LEFT JOIN pg_locks l "
+            "ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted "
+            "WHERE a.pid = %s GROUP BY a.state",
+            backend,
+        )
+        assert (state, advisory) == ("idle in transaction", 1)
+        kill_process_group(worker)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    wait_until_alone(url)
+
+    # Nothing of the killed step remains: no lock, no row (the state it started from).
+    assert query(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == [(0,)]
+    assert query(url, "SELECT pg_try_advisory_lock(%s)", store.IDENTITY_LOCK_KEY) == [(True,)]
+    assert checksums(url) == before
+    assert query(url, "SELECT count(*) FROM identity.record") == [(0,)]
+
+    build_rest_of_night(url, dbt_target)  # Airflow retries the step, then dbt goes on
+    assert checksums(url) == clean_build
+
+
+def test_postgres_stopped_during_dbt_then_started_and_rerun_equals_a_clean_run(
+    build_server, build_database: str, clean_build, dbt_target, tmp_path
+) -> None:
+    url = build_database
+    worker, holder = build_until_a_mart_waits(url, tmp_path, dbt_target)
+    try:
+        assert build_server.stop()  # fast shutdown: dbt's sessions are cut mid-model
+        output = worker.communicate(timeout=600)[0]
+        assert worker.returncode != 0 and "DbtError" in output, output[-3000:]
+    finally:
+        holder.close()
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        if not build_server.is_running():
+            assert build_server.start()
+
+    assert query(url, "SELECT to_regclass('marts.worker_key_history')")[0][0] is None
+    # Airflow retries the failed model tasks and what follows them: the rest of the night.
+    build_rest_of_night(url, dbt_target)
+    assert dbt_leftovers(url) == []
+    assert checksums(url) == clean_build
