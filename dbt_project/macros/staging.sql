@@ -29,7 +29,6 @@
             except
             select staged.batch_id
             from {{ staged_batch_relation() }} as staged
-            where staged.model_name = '{{ this.name }}'
         )
         union
         select {{ config.get('unique_key') }}
@@ -48,10 +47,11 @@
         and {{ alias }}.source_system = '{{ source_name }}'
 {%- endmacro %}
 
-{#- Where incremental staging models note the batches they have staged (model_name, batch_id),
-    in the model's own schema so it goes wherever staging goes. -#}
+{#- Where an incremental staging model notes the batches it has staged: a table of its own
+    beside it (`<model>__staged_batch`), so two models building in parallel never create or
+    write the same table. -#}
 {% macro staged_batch_relation() -%}
-    {{ this.schema }}.staged_batch
+    {{ this.schema }}.{{ this.identifier }}__staged_batch
 {%- endmacro %}
 
 {#- Config of a staging model of a delta source built incrementally: a night re-stages only the
@@ -68,15 +68,14 @@
         unique_key=unique_key,
         on_schema_change='fail',
         pre_hook="create table if not exists {{ staged_batch_relation() }} ("
-            ~ " model_name text not null, batch_id bigint not null,"
-            ~ " primary key (model_name, batch_id))",
+            ~ "batch_id bigint primary key)",
         post_hook=[
             "delete from {{ this }} where batch_id not in (select batch_id from "
                 ~ "{{ source('dq', 'batch') }} as accepted where "
                 ~ "{{ batch_is_accepted('accepted', '" ~ source_name ~ "') }})",
-            "delete from {{ staged_batch_relation() }} where model_name = '{{ this.name }}'",
-            "insert into {{ staged_batch_relation() }} (model_name, batch_id) "
-                ~ "select '{{ this.name }}', batch_id from {{ source('dq', 'batch') }} as accepted"
+            "delete from {{ staged_batch_relation() }}",
+            "insert into {{ staged_batch_relation() }} (batch_id) "
+                ~ "select batch_id from {{ source('dq', 'batch') }} as accepted"
                 ~ " where {{ batch_is_accepted('accepted', '" ~ source_name ~ "') }}",
         ],
     ) }}
