@@ -53,7 +53,7 @@ def variant_source(mode: str) -> str:
     source = (ROOT / "dags" / "warehouse.py").read_text()
     replacements = [
         ("dag_id=pipeline.WAREHOUSE_DAG_ID,", f'dag_id="bench_warehouse_{mode.lower()}",'),
-        ("schedule=ANY_SOURCE_LANDED,", "schedule=None,"),
+        ("schedule=EVERY_SOURCE_REPORTED,", "schedule=None,"),
         ("execution_mode=ExecutionMode.LOCAL,", f"execution_mode=ExecutionMode.{mode},"),
     ]
     for old, new in replacements:

@@ -16,7 +16,23 @@ Each run handles one business day `D` (the run's logical date, Asia/Jakarta) at 
 4. **load** it with `COPY` into `raw.<source>` with lineage columns;
 5. **validate** it with the source's Great Expectations suite: `fail` stops the batch,
    `warn` quarantines rows in `dq.quarantine`, `flag` only records;
-6. **publish** the source's Asset, which schedules the warehouse build.
+6. **publish** the source's Asset `raw.<source>` when a batch loaded (lineage: the Asset
+   graph shows which DAG writes which raw table);
+7. **report_outcome**, whatever happened before (a teardown task: it runs when every other
+   task is done, failed or skipped, and does not decide the run's state): updates the
+   source's outcome Asset `outcome.<source>` once per night with the extra
+   `{source, business_date, outcome, verdict, batch_id, reason}`, where `outcome` is
+   `landed` (a batch passed or warned), `duplicate` (an earlier night's extract sent again,
+   not loaded), `not_expected` (no delivery due that night), `missing` (nothing complete by
+   the deadline, or the KemenP2MI API could not be read all night) or `failed` (the delivery
+   was rejected, or the run broke before a verdict). The warehouse DAG is scheduled on every
+   source's outcome Asset. A KemenP2MI extract that failed after its retries is recorded
+   here in `dq.batch` as `missing` with what to do; the next night's run still catches its
+   window up.
+
+A missing or failed night stays **red** (the failed task decides the run's state), and the
+outcome is reported all the same. Clearing a failed task clears `report_outcome` with it, so
+a night run again reports again.
 
 **Lineage.** The `load` task reports OpenLineage inputs (the delivery: the file drop or the
 KemenP2MI API endpoint, and its archived copy) and its output (`raw.<source>` in the
@@ -42,7 +58,9 @@ from sinergi.airflow_adapter import (
     KP2MI_CONN_ID,
     FailureNotifier,
     annotate_asset_event,
+    annotate_outcome_event,
     source_asset,
+    source_outcome_asset,
     warehouse_url,
 )
 from sinergi.ingest import nightly
@@ -92,9 +110,10 @@ def build_ingest_dag(spec: SourceSpec):
     )
     def ingest():
         @task
-        def plan_night(**context) -> dict:
+        def plan_night(ti=None, **context) -> dict:
             """Which business day this run carries, and whether a delivery is due."""
             night = nightly.plan(spec, context["logical_date"], warehouse_url())
+            ti.xcom_push(key="night", value=night)  # for report_outcome, also when skipping
             if not night["expected"]:
                 raise AirflowSkipException(night["reason"])
             return night
@@ -102,12 +121,16 @@ def build_ingest_dag(spec: SourceSpec):
         if spec.kind == "api":
 
             @task(retries=3, retry_delay=timedelta(minutes=2))
-            def extract_from_api(night: dict) -> dict:
+            def extract_from_api(night: dict, ti=None) -> dict:
                 """All pages of the KemenP2MI window [D, D+1), honouring 429/5xx."""
                 try:
                     return nightly.extract_api(spec, night, KP2MI_CONN_ID)
-                except nightly.NotRetryable as error:  # a wrong token will not fix itself
-                    raise AirflowFailException(str(error)) from error
+                except Exception as error:
+                    # report_outcome records the last attempt's error in dq.batch (missing)
+                    ti.xcom_push(key="error", value=f"{type(error).__name__}: {error}"[:1000])
+                    if isinstance(error, nightly.NotRetryable):  # a wrong token stays wrong
+                        raise AirflowFailException(str(error)) from error
+                    raise
 
             delivery = extract_from_api(plan_night())
         else:
@@ -154,7 +177,26 @@ def build_ingest_dag(spec: SourceSpec):
             annotate_asset_event(outlet_events, spec.name, batch)
             return f"{spec.name} {batch['business_date']}: {batch['verdict']}"
 
-        publish(validate(load(land(delivery))))
+        @task(outlets=[source_outcome_asset(spec.name)])
+        def report_outcome(outlet_events=None, ti=None, **context) -> dict:
+            """How the night ended, whatever happened: the source's outcome Asset event."""
+            extract_task = "extract_from_api" if spec.kind == "api" else "wait_for_delivery"
+            report = nightly.report_outcome(
+                spec,
+                context["logical_date"],
+                warehouse_url(),
+                night=ti.xcom_pull(task_ids="plan_night", key="night"),
+                batch=ti.xcom_pull(task_ids="validate"),
+                extracted=ti.xcom_pull(task_ids=extract_task) is not None,
+                extract_error=ti.xcom_pull(task_ids=extract_task, key="error"),
+            )
+            annotate_outcome_event(outlet_events, spec.name, report)
+            print(f"{spec.name} {report['business_date']}: {report['outcome']} {report['reason']}")
+            return report
+
+        # A teardown without setups runs once every upstream task is done (all_done) and is
+        # left out of the run's state: a missing or failed night stays red, and reports.
+        publish(validate(load(land(delivery)))) >> report_outcome().as_teardown()
 
     return ingest()
 

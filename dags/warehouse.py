@@ -1,19 +1,24 @@
 """
 ### Warehouse: the nightly dbt build, model by model
 
-Builds the dbt project (`dbt_project/`) into the warehouse when sources land, so BI reads
-fresh marts in the morning.
+Builds the dbt project (`dbt_project/`) into the warehouse once every source has reported
+its night, so BI reads fresh marts in the morning, and records which sources were stale.
 
-**Schedule: any source's Asset.** Each ingest DAG publishes its Asset `raw.<source>` when a
-batch loads; this DAG runs when *any* of them has a new event (`asset_a | asset_b | ...`),
-not when all have: the sources deliver on different calendars (weekdays only, monthly,
-yearly), so an all-of condition would wait for deliveries that never come, and one
-ministry's missing file must not hold back the others' data. Events that arrive while a
-build is queued are folded into it. Every build is a full, idempotent rebuild as of its
-business day, so building a night twice (or once per landed source) gives the same marts.
+**Schedule: every source has reported its night.** Each ingest DAG ends, whatever
+happened, by updating its source's outcome Asset `outcome.<source>` once per night, with
+`{business_date, outcome, ...}` in the event's extra: `landed`, `duplicate`, `not_expected`
+(the calendar has no delivery that night: Parekraf's weekends, the off days of monthly and
+yearly sources), `missing` (the deadline passed, or the API could not be read) or `failed`.
+This DAG is scheduled on the AND of all of them (`AssetAll(outcome.kp2mi_pmi, ...)`), so it
+runs once a night, when every source has landed, passed its deadline or was not expected;
+a ministry's missing file holds the build back only until its deadline, never forever.
+Events that arrive while a build is queued are folded into it. Every build is a full,
+idempotent rebuild as of its business day, so building a night twice gives the same marts.
+(`raw.<source>`, published when a batch loads, is kept for lineage; nothing is scheduled on
+it.)
 
 **Business day.** `conf["business_date"]` if given (a manual run, `sinergi run`); else the
-latest `business_date` in the triggering Asset events' extra (asset-triggered runs have no
+latest `business_date` in the triggering outcome events' extra (asset-triggered runs have no
 logical date); else the run's logical date in Asia/Jakarta. It reaches dbt as
 `--vars '{"logical_date": "YYYY-MM-DD"}'`: open periods run to it, nothing reads the clock.
 
@@ -32,18 +37,25 @@ logical date); else the run's logical date in Asia/Jakarta. It reaches dbt as
    links the records that changed against the people that exist with the committed Splink
    model, keeps keys stable, queues uncertain pairs for review and records linkage measures
    in `dq.linkage_metric` (a sudden change is logged as a warning);
-4. `summarise`: each source's batch verdicts for the day and the row count of every mart,
+4. `record_source_status`, beside the dbt build: one row per source for the day in
+   `dq.source_status` (`outcome`, `latest_accepted_date`: its newest passed or warned batch
+   up to the day, `last_due_date`: the latest night its calendar has a delivery due,
+   `is_stale`: the former is older than the latter, so the marts lack a due delivery;
+   `recorded_at`), upserted, so a re-run rewrites the same rows. The outcome is the
+   source's event for the day, else what `dq.batch` says, else `not_expected` or
+   `not_reported`. Stale sources are logged as warnings and returned
+   (`include/sinergi/source_status.py`). Engineers' table: `bi_reader` reads only `dq.batch`;
+5. `summarise`: each source's batch verdicts for the day and the row count of every mart,
    in the task log and as the task's return value.
 
 **No manifest yet?** The manifest is written by `make install` (`dbt parse`, no database
 needed) and refreshed by `sinergi run` when the project changed; DAG parsing never runs dbt.
-Without it this DAG shows a single `dbt_manifest_missing` task that fails, saying so.
+Without it this DAG shows a `dbt_manifest_missing` task that fails, saying so (in place of
+the dbt group; `record_source_status` still runs).
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 from datetime import timedelta
 
 import pendulum
@@ -54,13 +66,13 @@ from sinergi import dbt_runner, pipeline
 from sinergi.airflow_adapter import (
     FailureNotifier,
     dbt_environment_interceptor,
-    source_asset,
+    every_source_reported,
     triggering_event_extras,
     warehouse_url,
 )
 from sinergi.sources.registry import SOURCES
 
-ANY_SOURCE_LANDED = functools.reduce(operator.or_, (source_asset(name) for name in SOURCES))
+EVERY_SOURCE_REPORTED = every_source_reported(SOURCES)
 BUSINESS_DATE = "{{ ti.xcom_pull(task_ids='business_date') }}"
 
 
@@ -126,9 +138,9 @@ def dbt_task_group():
 
 @dag(
     dag_id=pipeline.WAREHOUSE_DAG_ID,
-    description="dbt build of the warehouse when sources land: staging, identity, marts",
+    description="dbt build of the warehouse once every source reported its night",
     doc_md=__doc__,
-    schedule=ANY_SOURCE_LANDED,
+    schedule=EVERY_SOURCE_REPORTED,
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
     catchup=False,
     max_active_runs=1,  # two builds must not rebuild the same tables at once
@@ -169,12 +181,25 @@ def warehouse():
         print(summary)
         return summary
 
+    @task
+    def record_source_status(day: str, **context) -> dict:
+        """Each source's outcome for the day, and which were stale (dq.source_status)."""
+        from datetime import date
+
+        from sinergi import source_status
+
+        return source_status.record_source_status(
+            warehouse_url(), date.fromisoformat(day), triggering_event_extras(context)
+        )
+
     day = business_date()
+    summary = summarise(day)
+    record_source_status(day) >> summary
     if not dbt_runner.MANIFEST_PATH.is_file():
-        day >> manifest_missing() >> summarise(day)
+        day >> manifest_missing() >> summary
         return
     dbt = dbt_task_group()
-    day >> dbt >> summarise(day)
+    day >> dbt >> summary
     # identity resolution reads one model (after its tests) and writes the tables some others
     # read; everything else of the dbt graph runs around it in parallel
     tasks = {t.task_id: t for t in dbt}

@@ -10,7 +10,7 @@ import logging
 import os
 import urllib.request
 
-from airflow.sdk import Asset, BaseHook, BaseNotifier
+from airflow.sdk import Asset, AssetAll, BaseHook, BaseNotifier
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from sinergi import settings
@@ -33,12 +33,43 @@ def warehouse_url() -> str:
 
 
 def source_asset(source_name: str) -> Asset:
-    """The Asset a source DAG publishes when a batch of ``raw.<source>`` is loaded."""
+    """The Asset a source DAG publishes when a batch of ``raw.<source>`` is loaded (lineage:
+    which DAG writes which raw table; nothing is scheduled on it any more)."""
     return Asset(
         name=f"raw.{source_name}",
         uri=f"sinergi://warehouse/raw/{source_name}",
         group="sinergi_raw",
     )
+
+
+def source_outcome_asset(source_name: str) -> Asset:
+    """The Asset a source DAG updates once per night, however the night ended (its extra
+    says how: ``sinergi.sources.registry.OUTCOMES``); the warehouse DAG is scheduled on all
+    of them."""
+    return Asset(
+        name=f"outcome.{source_name}",
+        uri=f"sinergi://ingest/outcome/{source_name}",
+        group="sinergi_outcome",
+    )
+
+
+def every_source_reported(source_names) -> AssetAll:
+    """The condition "every source has reported its night": AND of the outcome Assets."""
+    return AssetAll(*(source_outcome_asset(name) for name in source_names))
+
+
+def annotate_outcome_event(outlet_events, source_name: str, report: dict) -> None:
+    """Put the night's outcome on the outcome Asset event: ``business_date`` (the warehouse
+    run it completes has no logical date of its own), ``outcome``, and the batch and reason
+    when there is one (the reason shortened: the full text is in ``dq.batch``)."""
+    outlet_events[source_outcome_asset(source_name)].extra = {
+        "source": source_name,
+        "business_date": report["business_date"],
+        "outcome": report["outcome"],
+        "verdict": report.get("verdict"),
+        "batch_id": report.get("batch_id"),
+        "reason": (report.get("reason") or "")[:500],
+    }
 
 
 def annotate_asset_event(outlet_events, source_name: str, batch: dict) -> None:
@@ -52,7 +83,8 @@ def annotate_asset_event(outlet_events, source_name: str, batch: dict) -> None:
 
 
 def triggering_event_extras(context) -> list[dict]:
-    """The ``extra`` of every Asset event that triggered this run (none for a manual run)."""
+    """The ``extra`` of every Asset event that triggered this run (none for a manual run);
+    for the warehouse DAG, the sources' outcome events."""
     events = context.get("triggering_asset_events") or {}
     return [dict(event.extra or {}) for batch in events.values() for event in batch]
 

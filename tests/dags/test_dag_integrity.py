@@ -81,3 +81,39 @@ def test_parsing_touches_no_database_or_network():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_warehouse_runs_when_every_source_has_reported(dag_bag):
+    """Scheduled on the AND of every source's outcome Asset (not on any raw Asset)."""
+    from airflow.sdk import AssetAll
+
+    from sinergi.airflow_adapter import source_outcome_asset
+
+    condition = dag_bag.dags["warehouse"].timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert list(condition.objects) == [source_outcome_asset(name) for name in SOURCES]
+
+
+def test_warehouse_records_the_source_status_of_its_day(dag_bag):
+    dag = dag_bag.dags["warehouse"]
+    record = dag.get_task("record_source_status")
+    assert record.upstream_task_ids == {"business_date"}
+    assert "summarise" in record.downstream_task_ids
+
+
+def test_every_ingest_run_ends_by_reporting_its_outcome(dag_bag):
+    """``report_outcome`` runs after everything else, whatever happened (a teardown: all
+    done, left out of the run's state), and updates the source's outcome Asset; ``publish``
+    still updates ``raw.<source>``."""
+    from sinergi.airflow_adapter import source_asset, source_outcome_asset
+
+    for name in SOURCES:
+        dag = dag_bag.dags[f"ingest_{name}"]
+        report = dag.get_task("report_outcome")
+        assert report.is_teardown and not report.on_failure_fail_dagrun, name
+        assert report.upstream_task_ids == {"publish"} and not report.downstream_task_ids
+        assert report.outlets == [source_outcome_asset(name)], name
+        assert dag.get_task("publish").outlets == [source_asset(name)], name
+        assert set(dag.task_ids) - report.get_flat_relative_ids(upstream=True) == {
+            "report_outcome"
+        }, "every other task is upstream of the report"

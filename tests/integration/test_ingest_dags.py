@@ -65,6 +65,25 @@ def run_night(source: str, day: date) -> str:
     return str(run.state)
 
 
+def outcome_event(source: str, day: date) -> dict:
+    """The extra of the latest outcome Asset event of ``source`` about ``day`` (the Airflow
+    metadata database is shared by the module's tests: events of other tests are older)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        extras = [
+            dict(extra or {})
+            for (extra,) in session.query(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .filter(AssetModel.name == f"outcome.{source}")
+            .order_by(AssetEvent.id)
+        ]
+    of_day = [e for e in extras if e.get("business_date") == day.isoformat()]
+    assert of_day, f"no outcome event of {source} for {day}"
+    return of_day[-1]
+
+
 def query(url: str, statement: str, *params) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(statement, params).fetchall()
@@ -143,8 +162,36 @@ def test_missing_delivery_fails_the_night_and_other_sources_go_on(deployment):
     ((verdict, reason),) = [(r[1], r[6]) for r in batches(url, "kemenkop_anggota")]
     assert verdict == "missing"
     assert "kemenkop/anggota_koperasi_20260102.csv.gz" in reason and "WIB" in reason
+    # The run is red, and the night is reported all the same (the warehouse does not wait).
+    missing = outcome_event("kemenkop_anggota", JAN[2])
+    assert missing["outcome"] == "missing" and missing["verdict"] == "missing"
+    assert "anggota_koperasi_20260102.csv.gz" in missing["reason"]
+    landed = outcome_event("umkm_penerima", JAN[2])
+    assert (landed["outcome"], landed["verdict"]) == ("landed", "passed")
+    current = "SELECT batch_id FROM dq.batch WHERE source_system = %s AND is_current"
+    assert landed["batch_id"] == query(url, current, "umkm_penerima")[0][0]
     assert run_night("kemenkop_anggota", JAN[2]) == "failed"
     assert len(batches(url, "kemenkop_anggota")) == 1, "a re-run records it once"
+
+
+def test_a_night_without_a_delivery_due_reports_not_expected(deployment):
+    """Parekraf delivers Monday to Friday: Saturday's run skips, and still reports."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    url, _ = deployment
+    assert run_night("parekraf_pelatihan", JAN[3]) == "success"
+    report = outcome_event("parekraf_pelatihan", JAN[3])
+    assert report["outcome"] == "not_expected" and report["source"] == "parekraf_pelatihan"
+    assert batches(url, "parekraf_pelatihan") == []
+    with create_session() as session:
+        states = dict(
+            session.query(TaskInstance.task_id, TaskInstance.state).filter(
+                TaskInstance.dag_id == "ingest_parekraf_pelatihan"
+            )
+        )
+    assert states.pop("report_outcome") == "success"
+    assert set(states.values()) == {"skipped"}, states
 
 
 def test_umkm_without_its_ok_file_is_incomplete(deployment):
@@ -340,4 +387,11 @@ def test_a_wrong_token_fails_at_once_with_a_clear_message(flaky_api, monkeypatch
     monkeypatch.setenv("AIRFLOW_CONN_KP2MI_API", f"http://:wrong-token@{api_url[7:]}")
     assert run_night("kp2mi_pmi", JAN[1]) == "failed"
     assert "refused the token" in caplog.text and "kp2mi_api" in caplog.text
-    assert batches(url, "kp2mi_pmi") == [], "nothing was landed"
+    # Nothing was landed; the night is on record as missing, saying why and what to do.
+    ((day, verdict, received, _, _, is_current, reason),) = batches(url, "kp2mi_pmi")
+    assert (day, verdict, received, is_current) == (JAN[1], "missing", None, False)
+    assert "refused the token" in reason and "kp2mi_api" in reason and "catches" in reason
+    ((location,),) = query(url, "SELECT location FROM dq.batch WHERE source_system = 'kp2mi_pmi'")
+    assert "updated_from=2026-01-01T00:00:00+07:00" in location
+    report = outcome_event("kp2mi_pmi", JAN[1])
+    assert (report["outcome"], report["verdict"]) == ("missing", "missing")

@@ -55,7 +55,12 @@ def load_warehouse_dag(monkeypatch, manifest_path: Path):
 
 def test_without_a_manifest_the_dag_says_so(monkeypatch, tmp_path):
     dag = load_warehouse_dag(monkeypatch, tmp_path / "missing" / "manifest.json")
-    assert sorted(dag.task_ids) == ["business_date", "dbt_manifest_missing", "summarise"]
+    assert sorted(dag.task_ids) == [
+        "business_date",
+        "dbt_manifest_missing",
+        "record_source_status",
+        "summarise",
+    ]
     assert "No manifest yet" in dag.doc_md
 
 
@@ -127,6 +132,11 @@ def test_a_night_of_ingest_then_the_warehouse_builds_the_marts(deployment, manif
         }
         hashes = conn.execute("SELECT nik_hash FROM marts.dim_worker WHERE nik_hash IS NOT NULL")
         assert all(len(h) == 64 for (h,) in hashes), "HMAC-SHA256, hex"
+        status = conn.execute(
+            "SELECT source_system, outcome, is_stale FROM dq.source_status "
+            "WHERE business_date = '2026-01-01'"
+        ).fetchall()
+    assert sorted(status) == [(name, "landed", False) for name in sorted(SOURCES)], status
     assert all(counts.values()), counts
 
     with create_session() as session:
@@ -144,16 +154,18 @@ def test_a_night_of_ingest_then_the_warehouse_builds_the_marts(deployment, manif
 
 def test_business_date_of_an_asset_triggered_run():
     """A run the scheduler makes from Asset events has no logical date: the events' extra
-    (written by the ingest DAGs' publish task) says which day to build."""
+    (written by the ingest DAGs' report_outcome task) says which day to build."""
     from types import SimpleNamespace
 
     from sinergi import pipeline
-    from sinergi.airflow_adapter import source_asset, triggering_event_extras
+    from sinergi.airflow_adapter import source_outcome_asset, triggering_event_extras
 
     context = {
         "triggering_asset_events": {
-            source_asset("umkm_penerima"): [SimpleNamespace(extra={"business_date": "2026-01-05"})],
-            source_asset("kp2mi_pmi"): [
+            source_outcome_asset("umkm_penerima"): [
+                SimpleNamespace(extra={"business_date": "2026-01-05"})
+            ],
+            source_outcome_asset("kp2mi_pmi"): [
                 SimpleNamespace(extra={"business_date": "2026-01-06", "batch_id": 7}),
                 SimpleNamespace(extra=None),
             ],

@@ -49,6 +49,17 @@ FINISH_VERDICTS = ("passed", "warned", "failed")
 # A batch with one of these is loaded and may be the night's batch in force.
 GOOD_VERDICTS = ("passed", "warned")
 
+# The outcome (sinergi.sources.registry.OUTCOMES) a night stands for when this verdict is its
+# latest dq.batch row; an unfinished batch (verdict null) or any other verdict: failed.
+OUTCOME_OF_VERDICT = {
+    "passed": "landed",
+    "warned": "landed",
+    "duplicate": "duplicate",
+    "missing": "missing",
+    "incomplete": "missing",
+    "failed": "failed",
+}
+
 # Namespace (first key) of the advisory locks that serialise batch decisions per source and
 # night; the second key is a hash of "<source>/<date>".
 _NIGHT_LOCK_NAMESPACE = 0x51_4E_47  # "SNG"

@@ -23,7 +23,7 @@ from sinergi.ingest import load as loading
 from sinergi.ingest.schema import ensure_schema
 from sinergi.parse import PARSERS, DeliveryError, read_umkm_control_file
 from sinergi.parse.umkm import check_umkm_complete
-from sinergi.sources.registry import SourceSpec
+from sinergi.sources.registry import OUTCOMES, SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +325,85 @@ def _reload_if_validated_before(spec: SourceSpec, batch: dict, warehouse_url: st
         rows = PARSERS[spec.name](Path(batch["archive_path"]))
         loading.load_rows(conn, spec, batch["batch_id"], rows, datetime.now(UTC))
         conn.execute("DELETE FROM dq.validation_result WHERE batch_id = %s", (batch["batch_id"],))
+
+
+def report_outcome(
+    spec: SourceSpec,
+    logical_date: datetime,
+    warehouse_url: str,
+    *,
+    night: dict | None,
+    batch: dict | None,
+    extracted: bool,
+    extract_error: str | None = None,
+) -> dict:
+    """How the night ended, whatever happened: the ingest DAG's last task (a teardown: it
+    runs once every other task is done, failed or skipped) publishes it as the source's
+    outcome Asset event, so the warehouse build, scheduled on every source's outcome, never
+    waits for a night that will not come.
+
+    ``night``: what ``plan`` returned (None when it did not finish); ``batch``: what
+    ``validate`` returned (None when it did not finish); ``extracted``: the API extract (or
+    the sensor) finished; ``extract_error``: the API extract's last error, if it failed.
+
+    A KemenP2MI extract that failed all night is recorded here as ``missing`` in ``dq.batch``
+    (once per night, the same way a file absent at its deadline is), with a reason that says
+    what to do. The next night's run still catches the window up: the catch-up looks only
+    for nights without a passed or warned batch (``_api_missed_nights``).
+
+    Returns ``{source, business_date, outcome, verdict, batch_id, reason}``; ``outcome`` is
+    one of ``OUTCOMES`` (``sinergi.sources.registry``).
+    """
+    day = date.fromisoformat(night["business_date"]) if night else business_date(logical_date)
+    report = {"source": spec.name, "business_date": day.isoformat(), "verdict": None,
+              "batch_id": None, "reason": ""}  # fmt: skip
+    if night is None:
+        reason = f"{spec.name} {day}: plan_night did not finish (see its log)"
+        return {**report, "outcome": "failed", "reason": reason}
+    if not night["expected"]:
+        return {**report, "outcome": "not_expected", "reason": night.get("reason", "")}
+    if batch is not None:  # validate finished: the batch is in force, or a duplicate
+        outcome = "landed" if batch.get("publish", True) else "duplicate"
+        return {**report, "outcome": outcome, "verdict": batch.get("verdict"),
+                "batch_id": batch.get("batch_id"), "reason": batch.get("reason") or ""}  # fmt: skip
+    with _connect(warehouse_url) as conn:
+        if spec.kind == "api" and not extracted:
+            _record_failed_extract(conn, spec, day, extract_error)
+        latest = conn.execute(
+            "SELECT batch_id, verdict, verdict_reason FROM dq.batch "
+            "WHERE source_system = %s AND logical_date = %s ORDER BY batch_id DESC LIMIT 1",
+            (spec.name, day),
+        ).fetchone()
+    outcome, verdict, batch_id, reason = _outcome_of(latest)
+    if outcome == "failed" and not reason:
+        reason = (f"{spec.name} {day}: the run stopped before the batch had a verdict; see "
+                  "the failed task's log, then clear it to run the night again")  # fmt: skip
+    return {**report, "outcome": outcome, "verdict": verdict, "batch_id": batch_id,
+            "reason": reason}  # fmt: skip
+
+
+def _outcome_of(latest: tuple | None) -> tuple[str, str | None, int | None, str]:
+    """The outcome a night's latest ``dq.batch`` row stands for (None: no row)."""
+    if latest is None:
+        return "failed", None, None, ""
+    batch_id, verdict, reason = latest
+    outcome = batches.OUTCOME_OF_VERDICT.get(verdict, "failed")
+    assert outcome in OUTCOMES
+    return outcome, verdict, batch_id, reason or ""
+
+
+def _record_failed_extract(
+    conn: psycopg.Connection, spec: SourceSpec, day: date, error: str | None
+) -> None:
+    """The API could not be read for the night (after every retry): ``missing`` in dq.batch."""
+    window = archive.api_window_location(spec, day)
+    cause = error or "the extract task did not finish (see its log)"
+    message = (
+        f"{spec.name}: nothing extracted for {day.isoformat()} ({window}): {cause}. The next "
+        "night's run catches this window up by itself; to load it sooner, check connection "
+        "kp2mi_api and the API, then clear this night's extract task"
+    )
+    batches.record_missing(conn, spec, day, window, message)
 
 
 def _text(value) -> str | None:

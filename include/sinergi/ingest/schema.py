@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from sinergi.parse import EXPECTED_COLUMNS_BY_SOURCE
-from sinergi.sources.registry import SOURCES, SourceSpec, raw_column_name
+from sinergi.sources.registry import SOURCES, STATUS_OUTCOMES, SourceSpec, raw_column_name
 
 RAW_SCHEMA = "raw"
 DQ_SCHEMA = "dq"
@@ -133,6 +133,23 @@ _DQ_DDL: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS validation_result_batch_id ON dq.validation_result (batch_id)",
+    # One row per business day and source, written by the warehouse DAG's
+    # record_source_status task (sinergi.source_status): how the source's night ended and
+    # whether its newest accepted batch is older than its calendar allows. Engineers only:
+    # bi_reader reads dq.batch and nothing else of dq (contracts/WAREHOUSE.md).
+    f"""
+    CREATE TABLE IF NOT EXISTS dq.source_status (
+        business_date date NOT NULL,
+        source_system text NOT NULL,
+        outcome text NOT NULL
+            CHECK (outcome IN ({", ".join(f"'{o}'" for o in STATUS_OUTCOMES)})),
+        latest_accepted_date date,
+        last_due_date date NOT NULL,
+        is_stale boolean NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        PRIMARY KEY (business_date, source_system)
+    )
+    """,
 )
 
 

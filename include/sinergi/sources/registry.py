@@ -21,6 +21,19 @@ KINDS = ("api", "file")
 #   reference: a complete reference table, replacing the previous one when it is published
 LOAD_MODES = ("delta", "snapshot", "reference")
 CADENCES = ("daily", "weekdays", "monthly", "yearly", "yearly_july")
+# How a source's night ended, as its ingest DAG's last task reports it (the outcome Asset
+# event's extra, and dq.source_status):
+#   landed:       a batch of the night passed or warned and is in force
+#   duplicate:    the delivery repeats an earlier night's extract; not loaded (a green run)
+#   not_expected: the calendar has no delivery that night (weekend, monthly/yearly off days)
+#   missing:      nothing complete by the deadline, or the API could not be read all night
+#                 (dq.batch verdict missing or incomplete)
+#   failed:       a delivery came but was rejected (verdict failed), or the run broke before
+#                 a verdict (see the failed task's log)
+OUTCOMES = ("landed", "duplicate", "not_expected", "missing", "failed")
+# dq.source_status also knows `not_reported`: a delivery was due, and no outcome event and no
+# dq.batch row of the night exist (the night's ingest run has not run, e.g. a manual build).
+STATUS_OUTCOMES = (*OUTCOMES, "not_reported")
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,17 @@ class SourceSpec:
         if self.cadence == "yearly":
             return (logical_date.month, logical_date.day) == (1, 1)
         return (logical_date.month, logical_date.day) == (7, 1)  # yearly_july
+
+    def last_due_on_or_before(self, day: date) -> date:
+        """The latest business day up to ``day`` (inclusive) on which the calendar says a
+        delivery is due (never counting the first-night backlog rule): ``day`` itself for a
+        daily source, the Friday before a weekend for a weekday source, the first of the
+        month, 1 January or 1 July for the periodic references."""
+        for back in range(367):
+            candidate = day - timedelta(days=back)
+            if self.is_expected_on(candidate):
+                return candidate
+        raise AssertionError(f"{self.name}: no delivery due in the year before {day}")
 
     def delivery_path(self, logical_date: date) -> str:
         """The file a delivery for ``logical_date`` arrives as, relative to the landing dir."""
