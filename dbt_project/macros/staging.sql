@@ -67,6 +67,7 @@
         incremental_strategy='delete+insert',
         unique_key=unique_key,
         on_schema_change='fail',
+        meta={'equals_full_build': true},
         pre_hook="create table if not exists {{ staged_batch_relation() }} ("
             ~ "batch_id bigint primary key)",
         post_hook=[
