@@ -59,7 +59,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from sinergi import dbt_runner, pipeline
@@ -130,6 +130,9 @@ def dbt_task_group():
         ),
         operator_args={
             "vars": {"logical_date": BUSINESS_DATE},
+            # Trigger with {"full_refresh": true} after changing an incremental staging
+            # model's columns (dbt_project/README.md); run and seed tasks pass --full-refresh.
+            "full_refresh": "{{ params.full_refresh }}",
             "interceptors": [dbt_environment_interceptor],
             "install_deps": False,
         },
@@ -145,6 +148,14 @@ def dbt_task_group():
     catchup=False,
     max_active_runs=1,  # two builds must not rebuild the same tables at once
     tags=["sinergi", "warehouse", "dbt"],
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild the incremental models from every accepted batch (dbt "
+            "--full-refresh); needed after a staging model's columns changed",
+        )
+    },
     default_args={
         "owner": "sinergi-data",
         "retries": 1,

@@ -101,6 +101,15 @@ def test_warehouse_records_the_source_status_of_its_day(dag_bag):
     assert "summarise" in record.downstream_task_ids
 
 
+def test_warehouse_full_refresh_is_a_run_parameter(dag_bag):
+    """Off by default; when on, every dbt run task of an incremental model gets it."""
+    dag = dag_bag.dags["warehouse"]
+    assert dag.params["full_refresh"] is False
+    task = dag.get_task("dbt.stg_umkm__beneficiaries.run")
+    assert task.full_refresh == "{{ params.full_refresh }}"
+    assert "full_refresh" in task.template_fields
+
+
 def test_every_ingest_run_ends_by_reporting_its_outcome(dag_bag):
     """``report_outcome`` runs after everything else, whatever happened (a teardown: all
     done, left out of the run's state), and updates the source's outcome Asset; ``publish``
