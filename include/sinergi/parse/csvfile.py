@@ -138,6 +138,16 @@ def header_mismatch(
             f"{where} has 1 column{hint}, expected {len(expected)} separated by {shown!r} "
             "— is the delimiter wrong?"
         )
+    folded = {name.strip().casefold() for name in expected}
+    if found and not any(name.strip().casefold() in folded for name in found):
+        # Most likely the header is missing and this is the first data row: its values (a
+        # name, a NIK) must not end up in a message that dq.batch shows to BI readers. (A
+        # header whose names only changed case is still listed below.)
+        return (
+            f"{where} has none of the contract's column names: is the header missing? "
+            f"(found {len(found)} values, not shown here because a data row may hold personal "
+            f"data; expected {len(expected)}: {(shown or ', ').join(expected)})"
+        )
     duplicates = sorted({name for name in found if found.count(name) > 1})
     missing = [name for name in expected if name not in found]
     unexpected = [name for name in found if name not in expected]

@@ -9,7 +9,9 @@ turn text NIKs into floats.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -61,6 +63,12 @@ INDONESIAN_MONTHS: dict[str, int] = {
     "nopember": 11,  # older official spelling, still seen
     "desember": 12,
 }
+# What a file that is not an .xlsx (a zip archive) starts with, to say what it is instead.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # .xls, and any password-protected workbook
+# Excel writes a character XML cannot hold (control characters) as ``_xHHHH_`` in the cell's
+# text, and a literal ``_x`` as ``_x005F_x``; openpyxl hands that text over undecoded.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _PERIOD = re.compile(r"\s*Periode\s*:\s*(\d{1,2})\s+([A-Za-z]+)\s+(\d{4})\s*", re.IGNORECASE)
 
 
@@ -70,8 +78,56 @@ def _open_workbook(path: Path) -> Workbook:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zipfile, KeyError, XML errors... for a bad file
         raise DeliveryError(
-            SOURCE, path, f"cannot open as an Excel .xlsx workbook: {type(error).__name__}: {error}"
+            SOURCE, path, f"cannot open as an Excel .xlsx workbook: {_what_it_is(path, error)}"
         ) from error
+
+
+def _what_it_is(path: Path, error: Exception) -> str:
+    """Why a file does not open as a workbook, in words the ministry can act on. Never quotes
+    the file's content (a CSV's first line may be a person's record)."""
+    cause = f"{type(error).__name__}: {error}"
+    with path.open("rb") as stream:
+        head = stream.read(512)
+    if head.startswith(OLE2_MAGIC):
+        return (
+            "it is an OLE2 compound file, not an .xlsx (a zip archive): an Excel 97-2003 .xls "
+            "workbook, or a password-protected workbook; the contract says .xlsx without a "
+            "password, ask for it saved that way"
+        )
+    if head.startswith(ZIP_MAGIC) and isinstance(error, zipfile.BadZipFile | zlib.error | EOFError):
+        return (
+            f"it is a damaged zip archive (an .xlsx is one; {cause}): the file was probably "
+            "cut off in transfer, ask for it again"
+        )
+    if not head.startswith(b"PK") and b"\x00" not in head:
+        return (
+            f"it is a text file (a CSV or a web page saved under an .xlsx name?), not a "
+            f"workbook ({cause})"
+        )
+    return cause
+
+
+def _sheet_rows(path: Path, rows: Iterable[tuple], first: int) -> Iterator[tuple[int, tuple]]:
+    """``(row number, cells)`` from ``first`` on. openpyxl reads the sheet's XML from the zip
+    as it goes, so a damaged archive or sheet shows only here, midway: fail the delivery
+    naming the last row read, instead of crashing the task."""
+    row_number = first - 1
+    iterator = iter(rows)
+    while True:
+        try:
+            cells = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # zlib, zipfile, XML parser, a cell openpyxl cannot convert
+            raise DeliveryError(
+                SOURCE,
+                path,
+                f"sheet {SHEET_NAME!r} cannot be read after row {row_number} "
+                f"({type(error).__name__}: {error}): the file is damaged (cut off or corrupted "
+                "in transfer?), ask for it again",
+            ) from error
+        row_number += 1
+        yield row_number, cells
 
 
 def _sheet(workbook: Workbook, path: Path):
@@ -106,7 +162,9 @@ def cell_to_text(value: object, number_format: str | None) -> str | None:
       ``3.37202100286e+15``; ``No`` as ``1``), others as Python writes the float;
     - date cells as ``YYYY-MM-DD``, date-time cells as ``YYYY-MM-DDTHH:MM:SS`` (naive, WIB as
       written), rounded to the second to undo floating-point noise in Excel's serial numbers;
-    - text as is (a text date ``10-02-1986`` stays text), empty text as None.
+    - text as is (a text date ``10-02-1986`` stays text) but for Excel's ``_xHHHH_`` escapes
+      of characters XML cannot hold, decoded (``_x0007_`` is BEL as Excel shows it, and a NUL
+      written ``_x0000_`` is a NUL the loader quarantines); empty text as None.
     """
     if value is None:
         return None
@@ -125,6 +183,8 @@ def cell_to_text(value: object, number_format: str | None) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
+        if "_x" in value:
+            value = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
         return empty_to_none(value)
     return str(value)
 
@@ -168,24 +228,25 @@ def parse_parekraf_pelatihan(path: Path) -> Iterator[ParsedRow]:
     """``parekraf/Peserta_Pelatihan_YYYYMMDD.xlsx``: one row per data row, numbered as in Excel.
 
     A row with an empty ``ID Peserta`` is still yielded (the validator quarantines it); fully
-    empty rows are skipped. Reading stops at the ``Jumlah`` footer, whose count must equal the
-    number of data rows: a missing footer or a disagreeing count raises DeliveryError after
-    the rows were yielded (the file may have been cut off).
+    empty rows are skipped. The ``Jumlah`` footer's count must equal the number of data rows:
+    a missing footer or a disagreeing count raises DeliveryError after the rows were yielded
+    (the file may have been cut off). Rows below the footer, where the contract has none,
+    are yielded as problem rows (quarantined, never silently dropped).
     """
     workbook = _open_workbook(path)
     try:
         sheet = _sheet(workbook, path)
-        rows = sheet.iter_rows(min_row=1)
+        rows = _sheet_rows(path, sheet.iter_rows(min_row=1), first=1)
         rows_seen: dict[int, list[str]] = {}
         header: list[str] = []
-        for row_number, cells in enumerate(rows, start=1):
+        for row_number, cells in rows:
             rows_seen[row_number] = _header_names(cells)
             if row_number == HEADER_ROW:
                 header = rows_seen[row_number]
                 break
         if tuple(header) != EXPECTED_COLUMNS:
             # Look a little further down only to name the row the header is on.
-            for row_number, cells in enumerate(rows, start=HEADER_ROW + 1):
+            for row_number, cells in rows:
                 if row_number > HEADER_SEARCH_ROWS:
                     break
                 rows_seen[row_number] = _header_names(cells)
@@ -194,12 +255,13 @@ def parse_parekraf_pelatihan(path: Path) -> Iterator[ParsedRow]:
         width = len(EXPECTED_COLUMNS)
         data_rows = 0
         last_row = HEADER_ROW
-        for row_number, cells in enumerate(rows, start=HEADER_ROW + 1):
+        for row_number, cells in rows:
             last_row = row_number
             texts = [cell_to_text(cell.value, _number_format(cell)) for cell in cells]
             first = texts[0] if texts else None
             if first is not None and first.strip().casefold() == FOOTER_LABEL.casefold():
                 _check_footer(path, row_number, [cell.value for cell in cells[1:]], data_rows)
+                yield from _below_footer(rows, row_number)
                 return
             if all(text is None for text in texts):
                 continue
@@ -221,6 +283,21 @@ def parse_parekraf_pelatihan(path: Path) -> Iterator[ParsedRow]:
         )
     finally:
         workbook.close()
+
+
+def _below_footer(rows: Iterator[tuple[int, tuple]], footer_row: int) -> Iterator[ParsedRow]:
+    """Anything after the footer (a second table, a signature block) is not in the contract:
+    each non-empty row is kept as a problem row, so a steward sees it and nothing is lost."""
+    for row_number, cells in rows:
+        texts = [cell_to_text(cell.value, _number_format(cell)) for cell in cells]
+        if all(text is None for text in texts):
+            continue
+        yield problem_row(
+            row_number,
+            "\t".join("" if text is None else text for text in texts),
+            f"row {row_number} is below the '{FOOTER_LABEL}' footer (row {footer_row}), "
+            "where the contract has no rows",
+        )
 
 
 def _check_footer(path: Path, row_number: int, rest: list[object], data_rows: int) -> None:
