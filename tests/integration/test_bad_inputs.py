@@ -1119,14 +1119,14 @@ CASES.update(
             BPS_WILAYAH,
             _wilayah([*WILAYAH, wilayah_row("320912007", "32.09.12.2007", "SUMBER KIDUL",
                                             "DESA", "3209120")]),
-            "passed",  # no check of the code's length yet: see docs/RELIABILITY.md
-            loaded_check="SELECT array_agg(kode_bps) = '{320912007}' FROM raw.bps_wilayah "
-            "WHERE length(kode_bps) NOT IN (2, 4, 7, 10)",
+            "warned",
+            quarantined=((6, "invalid_region_code", ("kode_bps", "tingkat")),),
             rows_received=5,
         ),
         "bps-wilayah-province-row-missing": Case(
             BPS_WILAYAH, _wilayah(WILAYAH[1:]),
-            "passed",  # no check that a parent exists yet: see docs/RELIABILITY.md
+            "passed",  # flagged, not quarantined: the regencies themselves are sound
+            ("unknown_parent_region", "kode_bps_induk_in_delivery"),
             loaded_check="SELECT count(*) = 3 AND bool_or(kode_bps_induk = '32') "
             "AND NOT bool_or(tingkat = 'PROVINSI') FROM raw.bps_wilayah",
             rows_received=3,

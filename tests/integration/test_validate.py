@@ -55,6 +55,7 @@ QUARANTINE_REASONS = {
     "birth_date_in_future",
     "end_before_start",
     "unknown_code",
+    "invalid_region_code",
 }
 
 

@@ -433,3 +433,67 @@ DECIMAL_POINT = "^[0-9]+(\\.[0-9]+)?$"
 # Indonesian format: dots between thousands, a decimal comma (25.000.000 or 25.000.000,00);
 # plain digits are accepted too.
 RUPIAH_ID = "^([0-9]+|[0-9]{1,3}(\\.[0-9]{3})+)(,[0-9]{1,2})?$"
+
+
+# Digits of a BPS code at each level of the master (SOURCES.md, BPS region master).
+BPS_CODE_LENGTH = {
+    "PROVINSI": 2, "KABUPATEN": 4, "KOTA": 4, "KECAMATAN": 7, "DESA": 10, "KELURAHAN": 10,
+}  # fmt: skip
+
+
+def region_code_fits_level(code_column: str, level_column: str) -> Check:
+    """A region's code is all digits, as many as its level has (a village's 10, a regency's
+    4): a code cut or padded in an export would otherwise become a region of its own."""
+    lengths = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(level), sql.Literal(length))
+        for level, length in BPS_CODE_LENGTH.items()
+    )
+
+    def where(scope: BatchScope) -> sql.Composable:
+        return sql.SQL(
+            "{code} IS NOT NULL AND {level} IN ({levels}) AND NOT ({code} ~ '^[0-9]+$' "
+            "AND length({code}) = CASE {level} {lengths} END)"
+        ).format(
+            code=sql.Identifier(code_column),
+            level=sql.Identifier(level_column),
+            levels=sql.SQL(", ").join(sql.Literal(level) for level in BPS_CODE_LENGTH),
+            lengths=lengths,
+        )
+
+    return Check(
+        name=f"{code_column}_fits_{level_column}",
+        severity="warn",
+        reason_code="invalid_region_code",
+        description=f"{code_column} has the digits of its {level_column} "
+        "(province 2, regency or city 4, district 7, village 10)",
+        columns=(code_column, level_column),
+        expectation=UNEXPECTED_ROWS,
+        where=where,
+    )
+
+
+def parent_region_in_batch(parent_column: str, code_column: str) -> Check:
+    """Every parent code is a region of the same delivery. Flagged, not quarantined: the child
+    row itself is sound, and holding back a regency because its province row is missing would
+    break every record in it; the flag names a master that is incomplete."""
+
+    def where(scope: BatchScope) -> sql.Composable:
+        return sql.SQL(
+            "nullif(trim({parent}), '') IS NOT NULL AND {parent} NOT IN (SELECT p.{code} "
+            "FROM {table} AS p WHERE p._batch_id = {batch_id} AND p.{code} IS NOT NULL)"
+        ).format(
+            parent=sql.Identifier(parent_column),
+            code=sql.Identifier(code_column),
+            table=sql.Identifier(RAW_SCHEMA, scope.source),
+            batch_id=sql.Literal(scope.batch_id),
+        )
+
+    return Check(
+        name=f"{parent_column}_in_delivery",
+        severity="flag",
+        reason_code="unknown_parent_region",
+        description=f"{parent_column} is a {code_column} of the same delivery",
+        columns=(parent_column, code_column),
+        expectation=UNEXPECTED_ROWS,
+        where=where,
+    )

@@ -195,7 +195,9 @@ def _bps_wilayah(source: SourceSpec) -> list[Check]:
         c.valid_date("berlaku_sejak", [ISO_DATE]),
         c.valid_date("berlaku_sampai", [ISO_DATE]),
         c.end_not_before_start("berlaku_sejak", "berlaku_sampai", [ISO_DATE], [ISO_DATE]),
-        c.in_set("tingkat", ("PROVINSI", "KABUPATEN", "KOTA", "KECAMATAN", "DESA", "KELURAHAN")),
+        c.in_set("tingkat", tuple(c.BPS_CODE_LENGTH)),
+        c.region_code_fits_level("kode_bps", "tingkat"),
+        c.parent_region_in_batch("kode_bps_induk", "kode_bps"),
         c.volume(source.load_mode),
     ]
 

@@ -101,7 +101,7 @@ def test_predicates_render(source: str) -> None:
 
 
 def test_damaged_niks_are_flags_and_nothing_else_is() -> None:
-    flag_reasons = {"nik_damaged", "nik_missing", "unknown_region"}
+    flag_reasons = {"nik_damaged", "nik_missing", "unknown_region", "unknown_parent_region"}
     for suite in SUITES.values():
         for check in suite:
             if check.reason_code in flag_reasons:
