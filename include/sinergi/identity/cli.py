@@ -78,7 +78,6 @@ def _admin_url() -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import duckdb
     import psycopg
     import splink
 
@@ -92,7 +91,7 @@ def _train(args: argparse.Namespace) -> int:
         workdir = Path(folder)
         url = evaluate.prepare_database(spec, _admin_url(), workdir, "identity_training")
         worlds.build_until_identity(url, spec.end, "training-key-not-secret", workdir / "dbt")
-        duck = duckdb.connect()
+        duck = features.open_duckdb()
         with psycopg.connect(url) as conn:
             records = features.copy_records(conn, duck)
         db_api = splink.DuckDBAPI(connection=duck)

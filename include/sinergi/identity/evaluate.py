@@ -210,7 +210,6 @@ def drop_database(admin_url: str, database: str) -> None:
 
 def evaluate_world(spec: WorldSpec, admin_url: str, workdir: Path) -> dict:
     """Simulate, ingest, build and measure one world; the results as a dict."""
-    import duckdb
 
     from sinergi import worlds
     from sinergi.identity import features, resolve
@@ -231,7 +230,7 @@ def evaluate_world(spec: WorldSpec, admin_url: str, workdir: Path) -> dict:
         review_pending=summary.review_pending,
     )  # fmt: skip
     worlds.build_from_identity(url, spec.end, pii_key, target)
-    duck = duckdb.connect()
+    duck = features.open_duckdb()
     with psycopg.connect(url) as conn:
         features.copy_records(conn, duck)
         duck.execute(

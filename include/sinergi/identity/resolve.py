@@ -126,7 +126,6 @@ def resolve_identities(
     model_path: Path = model.MODEL_PATH,
 ) -> ResolveSummary:
     """Resolve identities as of ``night``; see the module docstring."""
-    import duckdb
 
     from sinergi import dbt_runner
 
@@ -134,7 +133,7 @@ def resolve_identities(
     pii_key = pii_key or dbt_runner.pii_key()
     trained = model.load_trained(model_path)
     training = model.load_training(model_path.with_name(model_path.stem + ".training.json"))
-    duck = duckdb.connect()
+    duck = features.open_duckdb()
     with psycopg.connect(warehouse_url) as conn:
         store.ensure_schema(conn)
         with conn.transaction():
