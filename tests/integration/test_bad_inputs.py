@@ -48,6 +48,7 @@ pytestmark = pytest.mark.integration
 WIB = ZoneInfo("Asia/Jakarta")
 DAY = date(2026, 1, 5)  # a Monday: every daily source delivers
 BPS_DAY = date(2026, 1, 1)  # the first of the month and of the year: both BPS files are due
+IDM_DAY = date(2026, 7, 1)  # a Wednesday, 1 July: the yearly village index is due (idm_2026)
 AFTER_EVERY_DEADLINE = datetime(2100, 1, 1, tzinfo=UTC)
 TOKEN = "bad-inputs-token"
 
@@ -727,8 +728,11 @@ def parekraf_workbook(
 
 
 def night_of(spec: SourceSpec) -> date:
-    """The night a case runs: ``DAY``, or for BPS a night its reference files are due on (so
-    that the re-run of the night is due too: only a first night takes them on any day)."""
+    """The night a case runs: ``DAY``, or for BPS and the IDM a night their reference files are
+    due on (so that the re-run of the night is due too: only a first night takes them on any
+    day)."""
+    if spec.name == "kemendes_idm":
+        return IDM_DAY
     return BPS_DAY if spec.ministry == "BPS" else DAY
 
 
@@ -1166,6 +1170,204 @@ CASES.update(
                 (3, "invalid_number", ("penduduk_usia_kerja", "as digits")),
             ),
             rows_received=3,
+        ),
+    }
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- Kemendes IDM
+
+IDM = SOURCES["kemendes_idm"]
+IDM_FILE = "kemendes/idm_2026.csv"
+IDM_HEADER = list(EXPECTED_COLUMNS_BY_SOURCE[IDM.name])
+
+
+def idm_row(kode: str, nama: str, skor: str, status: str, **changes: str) -> dict[str, str]:
+    """A valid row of the 2026 index (the score in its status band), ``changes`` by column."""
+    row = {"kode_desa": kode, "nama_desa": nama, "skor_idm": skor, "status_idm": status,
+           "tahun": "2026"}  # fmt: skip
+    row.update(changes)
+    return row
+
+
+IDM_ROWS = [
+    idm_row("3209122005", "SINDANGJAWA", "0.7412", "MAJU"),
+    idm_row("3209122006", "SINDANGKASIH", "0.6919", "BERKEMBANG"),
+    idm_row("3209122007", "KEPUH", "0.8203", "MANDIRI"),
+    idm_row("3209122008", "BLOK SABTU", "0.4711", "SANGAT TERTINGGAL"),
+]
+
+
+def _idm(rows: list[dict[str, str]], header: list[str] | None = None, **kwargs):
+    text = bps_text(rows, header or IDM_HEADER, **kwargs)
+    return _delivery(IDM, lambda: text.encode("utf-8"))
+
+
+def _idm_text(text: str, encoding: str = "utf-8") -> Callable[[Path], bytes]:
+    return _delivery(IDM, lambda: text.encode(encoding))
+
+
+def _last_years_index(landing: Path) -> None:
+    """On 1 July 2026 the ministry drops last year's file again, not 2026's: nothing due came."""
+    path = landing / IDM.delivery_path(date(2026, 6, 30))  # kemendes/idm_2025.csv
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(bps_text([{**r, "tahun": "2025"} for r in IDM_ROWS], IDM_HEADER))
+
+
+CASES.update(
+    {
+        # --- the file
+        "idm-0-byte-file": Case(
+            IDM, _zero_bytes(IDM), "incomplete", (IDM.name, IDM_FILE, "empty (0 bytes)"),
+        ),
+        "idm-last-years-file-on-1-july": Case(
+            IDM, _last_years_index, "missing",
+            (IDM.name, "no delivery kemendes/idm_2026.csv by 2026-07-02 06:00 WIB"),
+        ),
+        "idm-semicolon-and-decimal-comma": Case(
+            # what Excel in an Indonesian locale saves as "CSV"
+            IDM, _idm([{**r, "skor_idm": r["skor_idm"].replace(".", ",")} for r in IDM_ROWS],
+                      delimiter=";"),
+            "failed",
+            (IDM.name, IDM_FILE, "header has 1 column (it contains ';')",
+             "expected 5 separated by ','", "delimiter"),
+        ),
+        "idm-windows-1252": Case(
+            IDM,
+            _idm_text(bps_text([IDM_ROWS[0], {**IDM_ROWS[1], "nama_desa": "BATU\u2019ANA"}],
+                               IDM_HEADER), encoding="cp1252"),
+            "failed",
+            (IDM.name, IDM_FILE, "not UTF-8: byte 0x92", "(line 3)", "the contract says UTF-8"),
+        ),
+        "idm-bom-and-crlf": Case(
+            IDM, _idm_text("\ufeff" + bps_text(IDM_ROWS, IDM_HEADER, newline="\r\n")), "passed",
+            loaded_check="SELECT array_agg(kode_desa ORDER BY kode_desa) = "
+            "'{3209122005,3209122006,3209122007,3209122008}' AND bool_and(tahun = '2026') "
+            "FROM raw.kemendes_idm",
+            rows_received=4,
+        ),
+        "idm-cut-off-mid-row": Case(
+            IDM, _idm_text(bps_text(IDM_ROWS, IDM_HEADER).rstrip("\n").rsplit(",", 3)[0]),
+            "warned",
+            quarantined=((5, "unreadable_row", ("line 5 has 2 fields, expected 5",)),),
+            rows_received=4,
+        ),
+        "idm-unbalanced-quote": Case(
+            IDM,
+            _idm_text(bps_text(IDM_ROWS[:1], IDM_HEADER)
+                      + '3209122006,"SINDANGKASIH,0.6919,BERKEMBANG,2026\n'
+                      + "3209122007,KEPUH,0.8203,MANDIRI,2026\n"),
+            "failed",
+            (IDM.name, IDM_FILE, "malformed CSV at line 4", "record that starts at line 3",
+             "unbalanced quote"),
+        ),
+        # --- header drift
+        "idm-renamed-column": Case(
+            IDM, _idm(IDM_ROWS, header=[*IDM_HEADER[:2], "nilai_idm", *IDM_HEADER[3:]]),
+            "failed",
+            (IDM.name, IDM_FILE, "missing 'skor_idm'", "unexpected 'nilai_idm'"),
+        ),
+        "idm-extra-columns": Case(
+            # the index's three components, as Kemendes publishes them on its site
+            IDM, _idm([{**r, "iks": "0.7", "ike": "0.6", "ikl": "0.8"} for r in IDM_ROWS],
+                      header=[*IDM_HEADER[:2], "iks", "ike", "ikl", *IDM_HEADER[2:]]),
+            "failed",
+            (IDM.name, IDM_FILE, "unexpected 'iks', 'ike', 'ikl'", "expected 5"),
+        ),
+        "idm-missing-column": Case(
+            IDM, _idm(IDM_ROWS, header=IDM_HEADER[:-1]), "failed",
+            (IDM.name, IDM_FILE, "missing 'tahun'", "expected 5"),
+        ),
+        "idm-header-missing": Case(
+            IDM, _idm_text(bps_text(IDM_ROWS, IDM_HEADER).split("\n", 1)[1]), "failed",
+            (IDM.name, IDM_FILE, "header has none of the contract's column names",
+             "is the header missing?"),
+            not_in_reason=("SINDANGJAWA", "3209122005", "0.7412"),
+        ),
+        # --- the rows
+        "idm-duplicate-or-missing-village-code": Case(
+            IDM,
+            _idm([*IDM_ROWS[:3], {**IDM_ROWS[3], "kode_desa": "3209122005"},
+                  idm_row("", "KARANGSARI", "0.6502", "BERKEMBANG")]),
+            "warned",
+            quarantined=(
+                (2, "duplicate_id", ("kode_desa identifies one row",)),
+                (5, "duplicate_id", ("kode_desa identifies one row",)),
+                (6, "missing_id", ("kode_desa",)),
+            ),
+            rows_received=5,
+        ),
+        "idm-score-1.2.3-and-decimal-comma": Case(
+            IDM,
+            _idm([{**IDM_ROWS[0], "skor_idm": "1.2.3"}, {**IDM_ROWS[1], "skor_idm": "0,6919"},
+                  *IDM_ROWS[2:]]),
+            "warned",
+            quarantined=(
+                (2, "invalid_number", ("skor_idm", "decimal point")),
+                (3, "invalid_number", ("skor_idm", "decimal point")),
+            ),
+            rows_received=4,
+        ),
+        "idm-score-out-of-range": Case(
+            IDM,
+            _idm([{**IDM_ROWS[0], "skor_idm": "74.12"}, {**IDM_ROWS[1], "skor_idm": "1.6919"},
+                  {**IDM_ROWS[2], "skor_idm": "1.0"}, IDM_ROWS[3]]),
+            "warned",
+            quarantined=(
+                (2, "invalid_number", ("skor_idm", "from 0 to 1")),
+                (3, "invalid_number", ("skor_idm", "from 0 to 1")),
+            ),
+            loaded_check="SELECT array_agg(skor_idm ORDER BY skor_idm) = '{0.4711,1.0}' "
+            "FROM raw.kemendes_idm",
+            rows_received=4,
+        ),
+        "idm-unknown-status": Case(
+            IDM,
+            _idm([{**IDM_ROWS[0], "status_idm": "Maju"},
+                  {**IDM_ROWS[3], "status_idm": "SANGAT_TERTINGGAL"}, *IDM_ROWS[1:3]]),
+            "warned",
+            quarantined=(
+                (2, "unknown_code", ("status_idm", "SANGAT TERTINGGAL")),
+                (3, "unknown_code", ("status_idm", "SANGAT TERTINGGAL")),
+            ),
+            rows_received=4,
+        ),
+        "idm-year-not-the-files": Case(
+            IDM,
+            _idm([{**IDM_ROWS[0], "tahun": "2025"}, {**IDM_ROWS[1], "tahun": "2062"},
+                  {**IDM_ROWS[2], "tahun": "26"}, IDM_ROWS[3]]),
+            "warned",
+            quarantined=(
+                (2, "wrong_year", ("tahun is the year the file is named for", "idm_YYYY")),
+                (3, "wrong_year", ("tahun is the year the file is named for",)),
+                (4, "invalid_number", ("tahun", "4-digit year")),
+            ),
+            loaded_check="SELECT array_agg(tahun) = '{2026}' FROM raw.kemendes_idm",
+            rows_received=4,
+        ),
+        # --- what a text field can hold
+        "idm-sql-and-html": Case(
+            IDM, _idm([{**IDM_ROWS[0], "nama_desa": HOSTILE}, *IDM_ROWS[1:]]), "passed",
+            loaded_check="SELECT nama_desa = '" + HOSTILE.replace("'", "''") + "' "
+            "FROM raw.kemendes_idm WHERE kode_desa = '3209122005'",
+            rows_received=4,
+        ),
+        "idm-control-characters": Case(
+            IDM,
+            _idm([{**IDM_ROWS[0], "nama_desa": "SINDANG\x01\x07\x0b\x0c\x1b\x7f\u0085\u2028JAWA"},
+                  *IDM_ROWS[1:]]),
+            "passed",
+            loaded_check="SELECT nama_desa = "
+            "E'SINDANG\\x01\\x07\\x0b\\x0c\\x1b\\x7f' || chr(133) || chr(8232) || 'JAWA' "
+            "FROM raw.kemendes_idm WHERE kode_desa = '3209122005'",
+            rows_received=4,
+        ),
+        "idm-nul-byte": Case(
+            IDM, _idm([IDM_ROWS[0], {**IDM_ROWS[1], "nama_desa": "SINDANG\x00KASIH"},
+                       *IDM_ROWS[2:]]),
+            "warned",
+            quarantined=((3, "nul_byte", ("nama_desa", "NUL byte", "archive")),),
+            rows_received=4,
         ),
     }
 )  # fmt: skip

@@ -26,13 +26,14 @@ Nothing here imports Great Expectations: this module must import instantly (DAG 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
 from psycopg import sql
 
 from sinergi.ingest.schema import LINEAGE_COLUMNS, RAW_SCHEMA, raw_columns
+from sinergi.sources.registry import SourceSpec
 
 Severity = Literal["fail", "warn", "flag"]
 SEVERITIES: tuple[str, ...] = ("fail", "warn", "flag")
@@ -430,6 +431,9 @@ def region_known(column: str, master_column: str, *, undotted: bool = False) -> 
 DIGITS = "^[0-9]+$"
 YEAR_DIGITS = "^[0-9]{4}$"
 DECIMAL_POINT = "^[0-9]+(\\.[0-9]+)?$"
+# An index from 0 to 1 with a decimal point (IDM 0.7072): a score on another scale (74.12)
+# would otherwise load as a village far above MANDIRI.
+UNIT_DECIMAL_POINT = "^(0(\\.[0-9]+)?|1(\\.0+)?)$"
 # Indonesian format: dots between thousands, a decimal comma (25.000.000 or 25.000.000,00);
 # plain digits are accepted too.
 RUPIAH_ID = "^([0-9]+|[0-9]{1,3}(\\.[0-9]{3})+)(,[0-9]{1,2})?$"
@@ -494,6 +498,36 @@ def parent_region_in_batch(parent_column: str, code_column: str) -> Check:
         reason_code="unknown_parent_region",
         description=f"{parent_column} is a {code_column} of the same delivery",
         columns=(parent_column, code_column),
+        expectation=UNEXPECTED_ROWS,
+        where=where,
+    )
+
+
+def delivery_year(source: SourceSpec, logical_date: date) -> str:
+    """The year in the name of the yearly file delivered for ``logical_date``, as the registry
+    names it (``kemendes/idm_2025.csv`` on a night before 1 July 2026, ``idm_2026.csv`` from
+    then on): ``delivery_path`` with the year as the whole path."""
+    return replace(source, path_template="{year}").delivery_path(logical_date)
+
+
+def year_of_delivery(column: str, source: SourceSpec) -> Check:
+    """A yearly file's rows are of the year the file is named for. A row of another year would
+    be taken for that year's: the IDM staging model keeps the latest year only, so one typo
+    (2062) would hide every other village, and a row of an earlier year would be dropped."""
+    example = source.path_template.replace("{year}", "YYYY") if source.path_template else ""
+
+    def where(scope: BatchScope) -> sql.Composable:
+        return sql.SQL("{col} IS NOT NULL AND {col} <> {year}").format(
+            col=sql.Identifier(column),
+            year=sql.Literal(delivery_year(source, scope.logical_date)),
+        )
+
+    return Check(
+        name=f"{column}_of_delivery",
+        severity="warn",
+        reason_code="wrong_year",
+        description=f"{column} is the year the file is named for ({example})",
+        columns=(column,),
         expectation=UNEXPECTED_ROWS,
         where=where,
     )

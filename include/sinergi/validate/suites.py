@@ -177,8 +177,9 @@ def _kemendes_idm(source: SourceSpec) -> list[Check]:
     return [
         *_common_head(source),
         c.id_present("kode_desa"),
-        c.valid_number("skor_idm", c.DECIMAL_POINT, "with a decimal point"),
+        c.valid_number("skor_idm", c.UNIT_DECIMAL_POINT, "with a decimal point, from 0 to 1"),
         c.valid_number("tahun", c.YEAR_DIGITS, "as a 4-digit year"),
+        c.year_of_delivery("tahun", source),
         c.in_set(
             "status_idm", ("MANDIRI", "MAJU", "BERKEMBANG", "TERTINGGAL", "SANGAT TERTINGGAL")
         ),

@@ -163,6 +163,32 @@ def test_numbers() -> None:
     assert not any(rupiah.match(v) for v in ("25,000,000", "25.00.000", "Rp 5.000", "1.5E7"))
 
 
+def test_idm_score_is_an_index_from_0_to_1() -> None:
+    # IDM scores are 0-1 (0.7072 is MAJU); a score on a 0-100 scale would load as a village
+    # far above MANDIRI. Found by the bad-input case idm-score-out-of-range.
+    check = next(c for c in suite_for("kemendes_idm") if c.name == "skor_idm_valid_number")
+    score = re.compile(check.expectation_kwargs["regex"])
+    assert all(score.match(v) for v in ("0.7072", "0.4907", "0", "1", "1.0", "0.1"))
+    assert not any(score.match(v) for v in ("74.12", "1.6919", "1.2.3", "0,6919", ".7", "-0.5"))
+
+
+def test_idm_year_is_the_year_the_file_is_named_for() -> None:
+    # The IDM staging model keeps the latest year only: a row of 2062 in idm_2026.csv would
+    # hide every other village. Found by the bad-input case idm-year-not-the-files.
+    idm = SOURCES["kemendes_idm"]
+    check = next(c for c in suite_for(idm) if c.reason_code == "wrong_year")
+    assert (check.severity, check.columns) == ("warn", ("tahun",))
+    assert "kemendes/idm_YYYY.csv" in check.description
+    # Before 1 July the latest published index is last year's (and its file is named so).
+    for night, year in ((date(2026, 7, 1), "2026"), (date(2026, 6, 30), "2025"),
+                        (date(2026, 1, 5), "2025"), (date(2026, 12, 31), "2026")):  # fmt: skip
+        assert checks.delivery_year(idm, night) == year
+        assert idm.delivery_path(night) == f"kemendes/idm_{year}.csv"
+        text = check.where(BatchScope("kemendes_idm", 1, night)).as_string()
+        assert text == f'"tahun" IS NOT NULL AND "tahun" <> \'{year}\'', text
+    assert checks.delivery_year(SOURCES["bps_penduduk"], date(2026, 1, 1)) == "2026"
+
+
 def test_suites_import_without_great_expectations() -> None:
     code = (
         "import sys, sinergi.validate.suites, sinergi.validate.run; "
