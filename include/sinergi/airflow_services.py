@@ -1,4 +1,4 @@
-"""``sinergi airflow up|down|status``: the local Airflow (UI, scheduler, DAG processor,
+"""``sinergi airflow up|down|status|backfill``: the local Airflow (UI, scheduler, DAG processor,
 triggerer) on the project's metadata database, behind a login.
 
 ``up``:
@@ -28,6 +28,10 @@ Files under ``$SINERGI_HOME/airflow`` (all mode 0600, never in the repository):
 * ``local_secrets.json``: JWT secret, API secret key and Fernet key, generated on first
   ``up``. Variables already set in the environment (``AIRFLOW__API_AUTH__JWT_SECRET``,
   ``AIRFLOW__API__SECRET_KEY``, ``AIRFLOW__CORE__FERNET_KEY``) win over the file.
+
+``backfill`` (with the services up): Airflow's own backfill of every ingest DAG for a range of
+nights, in logical-date order, then the warehouse builds per night with ``conf`` (see
+``backfill()`` and docs/OPERATIONS.md, "Backfilling a month").
 
 Nothing here binds anything but 127.0.0.1: the API server gets ``--host 127.0.0.1``, and the
 scheduler and triggerer run with ``--skip-serve-logs`` (their log servers would listen on
@@ -669,6 +673,241 @@ def status() -> int:
     return 0 if all_running else 3
 
 
+# -- backfill through Airflow's own backfill --------------------------------------------------
+
+WAREHOUSE_DAG_ID = "warehouse"
+REPROCESS_BEHAVIORS = ("none", "failed", "completed")
+BACKFILL_WAREHOUSE_BUILDS = ("every-night", "last-night", "none")
+_BACKFILL_POLL_S = 3.0
+_BACKFILL_TIMEOUT_S = 6 * 3600
+
+
+class ApiClient:
+    """The running API server's REST API (``/api/v2``) as the admin, with a JWT."""
+
+    def __init__(self, port: int) -> None:
+        self.base = api_url(port)
+        reply = self._call(
+            "POST",
+            "/auth/token",
+            {"username": ADMIN_USER, "password": admin_password()},
+            token=None,
+        )
+        self.token = reply["access_token"]
+
+    def _call(self, method: str, path: str, body: dict | None = None, *, token=...) -> dict:
+        headers = {"Content-Type": "application/json"}
+        token = self.token if token is ... else token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return json.loads(reply.read() or b"null")
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise AirflowServicesError(f"{method} {path}: HTTP {error.code}: {detail}") from None
+        except OSError as error:
+            raise AirflowServicesError(f"{method} {path}: {error}; is Airflow up?") from None
+
+    def get(self, path: str) -> dict:
+        return self._call("GET", path)
+
+    def post(self, path: str, body: dict) -> dict:
+        return self._call("POST", path, body)
+
+    def patch(self, path: str, body: dict) -> dict:
+        return self._call("PATCH", path, body)
+
+
+def _running_api() -> ApiClient:
+    port = read_port()
+    if port is None or not service_status("api-server").running or _unhealthy(health(port)):
+        raise AirflowServicesError(
+            "Airflow is not up (or not healthy) for this SINERGI_HOME: run `make up` "
+            "(sinergi airflow up) first; `sinergi airflow status` says what is wrong"
+        )
+    return ApiClient(port)
+
+
+def _set_paused(api: ApiClient, dag_id: str, paused: bool) -> bool:
+    """Pause or unpause ``dag_id``; returns whether it was paused before."""
+    was = bool(api.get(f"/api/v2/dags/{dag_id}")["is_paused"])
+    if was != paused:
+        api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": paused})
+    return was
+
+
+def _dag_runs(api: ApiClient, dag_id: str, **query: str) -> list[dict]:
+    """Every run of ``dag_id`` matching ``query`` (REST filters), page by page."""
+    from urllib.parse import urlencode
+
+    runs: list[dict] = []
+    while True:
+        params = urlencode({"limit": 100, "offset": len(runs), "order_by": "logical_date", **query})
+        page = api.get(f"/api/v2/dags/{dag_id}/dagRuns?{params}")["dag_runs"]
+        runs += page
+        if len(page) < 100:
+            return runs
+
+
+def backfill(
+    start,
+    end,
+    *,
+    sources: list[str] | None = None,
+    reprocess: str = "failed",
+    warehouse_build: str = "every-night",
+    wait: bool = True,
+    timeout: float = _BACKFILL_TIMEOUT_S,
+    say=print,
+) -> int:
+    """Backfill nights ``start``..``end`` through the running Airflow (``make up``).
+
+    1. pauses the warehouse DAG while the ingest runs, so the backfill runs' outcome events
+       do not trigger builds whose business day mixes nights (it is restored at the end);
+    2. unpauses every ingest DAG to backfill (the scheduler starts no run of a paused DAG,
+       backfill runs included);
+    3. creates one Airflow backfill per ingest DAG (``POST /api/v2/backfills``: the nights'
+       logical dates ``D 02:00 WIB``, ``max_active_runs`` 1, so each source's nights run one
+       after another in logical-date order; ``reprocess``: ``failed`` runs the nights that
+       never ran or failed, ``completed`` every night again, ``none`` only those never run);
+    4. unless ``wait`` is off, waits for them and prints each run, then builds the warehouse
+       per night (``every-night``) or once as of the last night (``last-night``) with
+       ``conf={"business_date": D}``, one run after another.
+
+    Returns 0 when every run succeeded, 1 when any failed (the nights are listed, with how
+    to resume); raises ``AirflowServicesError`` when nothing could start (Airflow not up, a
+    night not over yet, another backfill of a DAG still running). ``wait`` off leaves the
+    warehouse as it was at once: pause it by hand until the backfills are done.
+    """
+    from sinergi import pipeline
+    from sinergi.sources.registry import SOURCES
+
+    if reprocess not in REPROCESS_BEHAVIORS:
+        raise AirflowServicesError(f"--reprocess must be one of {', '.join(REPROCESS_BEHAVIORS)}")
+    if warehouse_build not in BACKFILL_WAREHOUSE_BUILDS:
+        raise AirflowServicesError(
+            f"--warehouse-build must be one of {', '.join(BACKFILL_WAREHOUSE_BUILDS)}"
+        )
+    names = list(sources or SOURCES)
+    unknown = sorted(set(names) - set(SOURCES))
+    if unknown:
+        raise AirflowServicesError(f"unknown source(s) {', '.join(unknown)}; see the registry")
+    try:
+        days = pipeline.nights(start, end)
+        pipeline.check_nights_have_happened(end)
+    except pipeline.PipelineError as error:
+        raise AirflowServicesError(str(error)) from None
+    api = _running_api()
+    dag_ids = [f"ingest_{name}" for name in names]
+    warehouse_was_paused = _set_paused(api, WAREHOUSE_DAG_ID, True)
+    began = time.monotonic()
+    first = pipeline.logical_date_of(days[0]).isoformat()
+    last = pipeline.logical_date_of(days[-1]).isoformat()
+    backfills: dict[str, dict] = {}
+    try:
+        for dag_id in dag_ids:
+            if _set_paused(api, dag_id, False):
+                say(f"unpaused {dag_id} (backfill runs start only on unpaused DAGs)")
+            created = api.post(
+                "/api/v2/backfills",
+                {
+                    "dag_id": dag_id,
+                    "from_date": first,
+                    "to_date": last,
+                    "max_active_runs": 1,
+                    "reprocess_behavior": reprocess,
+                    "run_backwards": False,
+                },
+            )
+            backfills[dag_id] = created
+            say(f"backfill {created['id']}: {dag_id} {days[0]}..{days[-1]} ({reprocess})")
+        if not wait:
+            say("Not waiting (--no-wait): follow the runs in the UI (Browse > Backfills).")
+            return 0
+        failed = _wait_for_backfills(api, backfills, began + timeout, say)
+        if warehouse_build != "none":
+            _set_paused(api, WAREHOUSE_DAG_ID, False)
+            builds = days if warehouse_build == "every-night" else days[-1:]
+            for day in builds:
+                state = _build_warehouse(api, day, began + timeout, say)
+                if state != "success":
+                    failed.append((day, WAREHOUSE_DAG_ID, state))
+    finally:
+        _set_paused(api, WAREHOUSE_DAG_ID, warehouse_was_paused)
+    say(f"done in {time.monotonic() - began:.0f} s")
+    if failed:
+        say(f"{len(failed)} run(s) failed:")
+        for day, dag_id, state in failed:
+            say(f"  {day} {dag_id}: {state}")
+        say(
+            "Resume once the cause is fixed (e.g. the delivery arrived): the same command "
+            "with --reprocess failed runs just those nights again."
+        )
+        return 1
+    return 0
+
+
+def _wait_for_backfills(api: ApiClient, backfills: dict[str, dict], deadline: float, say):
+    """Wait until every backfill is complete; print each of its runs as it ends (the runs
+    of a DAG's backfill that started after the backfill was created: the REST API does not
+    say which backfill a run belongs to). Returns the failed runs as (day, dag id, state)."""
+    from datetime import datetime
+
+    from sinergi import pipeline
+
+    reported: set[tuple[str, str]] = set()
+    failed: list = []
+    pending = dict(backfills)
+    while pending:
+        if time.monotonic() > deadline:
+            raise AirflowServicesError(f"backfills still running after the timeout: {pending}")
+        for dag_id, created in list(pending.items()):
+            done = api.get(f"/api/v2/backfills/{created['id']}").get("completed_at")
+            since = datetime.fromisoformat(created["created_at"])
+            started = _dag_runs(
+                api, dag_id, run_type="backfill", start_date_gte=created["created_at"]
+            )
+            for run in started:
+                key = (dag_id, run["dag_run_id"])
+                if run["state"] not in ("success", "failed") or key in reported:
+                    continue
+                if not run.get("end_date") or datetime.fromisoformat(run["start_date"]) < since:
+                    continue
+                reported.add(key)
+                day = datetime.fromisoformat(run["logical_date"]).astimezone(pipeline.WIB).date()
+                seconds = (
+                    datetime.fromisoformat(run["end_date"])
+                    - datetime.fromisoformat(run["start_date"])
+                ).total_seconds()
+                say(f"{day}  {dag_id:<28} {run['state']:<8} {seconds:6.1f}s")
+                if run["state"] == "failed":
+                    failed.append((day, dag_id, "failed"))
+            if done:
+                del pending[dag_id]
+        if pending:
+            time.sleep(_BACKFILL_POLL_S)
+    return failed
+
+
+def _build_warehouse(api: ApiClient, day, deadline: float, say) -> str:
+    """One warehouse run with ``conf={"business_date": day}``, waited for."""
+    began = time.monotonic()
+    run = api.post(
+        f"/api/v2/dags/{WAREHOUSE_DAG_ID}/dagRuns",
+        {"logical_date": None, "conf": {"business_date": day.isoformat()}},
+    )
+    path = f"/api/v2/dags/{WAREHOUSE_DAG_ID}/dagRuns/{run['dag_run_id']}"
+    while (state := api.get(path)["state"]) not in ("success", "failed"):
+        if time.monotonic() > deadline:
+            raise AirflowServicesError(f"warehouse run {run['dag_run_id']} still {state}")
+        time.sleep(_BACKFILL_POLL_S)
+    say(f"{day}  {WAREHOUSE_DAG_ID:<28} {state:<8} {time.monotonic() - began:6.1f}s")
+    return state
+
+
 # -- command line ----------------------------------------------------------------------------
 
 _DESCRIPTION = """\
@@ -709,6 +948,49 @@ def register(commands: argparse._SubParsersAction) -> None:
     stop.set_defaults(handler=_guarded(lambda args: down()))
     state = actions.add_parser("status", help="each service's state; exit 0 if all run, 3 if not")
     state.set_defaults(handler=_guarded(lambda args: status()))
+    fill = actions.add_parser(
+        "backfill",
+        help="backfill nights through Airflow's own backfill (every ingest DAG, then builds)",
+        description=(
+            "With Airflow up (`make up`): pause the warehouse DAG, unpause and backfill every "
+            "ingest DAG for the nights --from..--to (one Airflow backfill per DAG, "
+            "max_active_runs 1, so each source's nights run in logical-date order), wait for "
+            "them, then build the warehouse per night (or once) with conf business_date, and "
+            "restore the warehouse's paused state. Exits 1 when a run failed: fix the cause "
+            "and run the same command again (--reprocess failed reruns only those nights)."
+        ),
+    )
+    fill.add_argument("--from", dest="start", type=_day, required=True,
+                      help="first business day (YYYY-MM-DD)")  # fmt: skip
+    fill.add_argument("--to", dest="end", type=_day, required=True,
+                      help="last business day, inclusive (YYYY-MM-DD)")  # fmt: skip
+    fill.add_argument(
+        "--reprocess", choices=REPROCESS_BEHAVIORS, default="failed",
+        help="nights that already have a run: rerun the failed ones (default), every one "
+        "(completed) or none",
+    )  # fmt: skip
+    fill.add_argument(
+        "--warehouse-build", choices=BACKFILL_WAREHOUSE_BUILDS, default="every-night",
+        help="after the ingest: a build per night (default), one as of the last night, or none",
+    )  # fmt: skip
+    fill.add_argument("--source", dest="sources", action="append", default=None,
+                      help="only this source (repeatable; default every source)")  # fmt: skip
+    fill.add_argument("--no-wait", dest="wait", action="store_false",
+                      help="create the backfills and return (no warehouse build)")  # fmt: skip
+    fill.set_defaults(
+        handler=_guarded(
+            lambda args: backfill(
+                args.start, args.end, sources=args.sources, reprocess=args.reprocess,
+                warehouse_build=args.warehouse_build, wait=args.wait,
+            )
+        )
+    )  # fmt: skip
+
+
+def _day(value: str):
+    from datetime import date
+
+    return date.fromisoformat(value)
 
 
 def _guarded(handler):
