@@ -63,7 +63,7 @@ UMKM = SOURCES["umkm_penerima"]
 KEMENKOP = SOURCES["kemenkop_anggota"]
 FILE_SOURCES = [spec for spec in SOURCES.values() if spec.kind == "file"]
 API_SOURCES = [spec for spec in SOURCES.values() if spec.kind == "api"]
-DQ_TABLES = ("dq.batch", "dq.quarantine", "dq.validation_result")
+DQ_TABLES = ("dq.batch", "dq.quarantine", "dq.source_status", "dq.validation_result")
 
 
 # --------------------------------------------------------------------------- fixtures
