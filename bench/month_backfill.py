@@ -26,7 +26,7 @@ import psycopg
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCHEMAS = ("raw", "dq", "identity", "marts")
-TOKEN = "month-backfill-token"
+TOKEN = "bench-month-simulated-api-token"  # the simulated API on 127.0.0.1
 # Rows a rerun adds by design: the identity step logs every run (identity.run).
 RUN_LOGS = {("identity", "run")}
 
