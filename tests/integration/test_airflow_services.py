@@ -76,8 +76,9 @@ def _session_processes(leaders: list[int]) -> list:
     return found
 
 
-@pytest.fixture
-def home_env(pg_tmp_path: Path) -> dict:
+def services_env(home: Path) -> dict:
+    """The environment of a throwaway stack: SINERGI_HOME ``home``, its own embedded
+    PostgreSQL and API server ports."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -87,11 +88,16 @@ def home_env(pg_tmp_path: Path) -> dict:
         and key not in ("SINERGI_WAREHOUSE_URL", "SINERGI_AIRFLOW_DB_URL", "SINERGI_DB_DIR")
     }
     env.update(
-        SINERGI_HOME=str(pg_tmp_path / "home"),
+        SINERGI_HOME=str(home),
         SINERGI_DB_PORT=str(_free_port()),
         SINERGI_AIRFLOW_PORT=str(_free_port()),
     )
     return env
+
+
+@pytest.fixture
+def home_env(pg_tmp_path: Path) -> dict:
+    return services_env(pg_tmp_path / "home")
 
 
 def test_up_login_dags_down(home_env: dict) -> None:

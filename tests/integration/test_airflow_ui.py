@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,11 +30,12 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.integration.test_airflow_services import _sinergi, services_env
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_FOR_README = PROJECT_ROOT / "docs" / "img" / "airflow-grid.png"
-SINERGI = Path(sys.executable).with_name("sinergi")
 MODEL_TASK = "stg_kp2mi__placements"  # a Cosmos task group: .run and .test
 
 
@@ -81,19 +81,6 @@ print("RUN " + json.dumps({"run_id": run.run_id, "state": str(run.state)}))
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _sinergi(env: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(SINERGI), "airflow", *args], env=env, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def _assert_grid_structure_serves(base: str, password: str, home: Path) -> None:
     """What the grid draws from (``/ui/grid/structure``) must answer; if it does not, say
     why (the API server's error), rather than time out waiting for rows in the browser."""
@@ -122,21 +109,8 @@ def _assert_grid_structure_serves(base: str, password: str, home: Path) -> None:
 
 @pytest.fixture
 def home_env(pg_tmp_path: Path) -> dict:
-    """As in test_airflow_services: a throwaway SINERGI_HOME, its own embedded PostgreSQL and
-    API server port, and none of conftest's Airflow settings."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AIRFLOW")
-        and key not in ("SINERGI_WAREHOUSE_URL", "SINERGI_AIRFLOW_DB_URL", "SINERGI_DB_DIR")
-    }
-    env.update(
-        SINERGI_HOME=str(pg_tmp_path / "home"),
-        SINERGI_DB_PORT=str(_free_port()),
-        SINERGI_AIRFLOW_PORT=str(_free_port()),
-        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
-    )
-    return env
+    """The services test's throwaway stack, with Airflow's own logs quieter."""
+    return services_env(pg_tmp_path / "home") | {"AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
 
 
 def test_grid_of_a_finished_warehouse_run_in_chromium(home_env: dict, tmp_path: Path) -> None:
