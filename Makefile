@@ -21,7 +21,9 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet uv
 
 install: $(UV) ## create .venv from uv.lock (bootstraps uv when missing), build the dbt manifest
-	$(UV) sync --frozen --python $(PYTHON_VERSION)
+	@# Bytecode compiled at install, as the production image does (UV_COMPILE_BYTECODE): each DAG
+	@# file is parsed in a fresh process, which would otherwise compile Cosmos and its imports anew.
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON_VERSION)
 	@# The warehouse DAG renders from this manifest (dbt parse, no database needed). A dbt
 	@# project that does not parse must not block installing: the DAG then says so itself.
 	$(RUN) python -m sinergi.dbt_runner || echo "warning: dbt parse failed; the warehouse DAG shows dbt_manifest_missing until it parses"

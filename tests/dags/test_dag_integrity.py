@@ -92,6 +92,9 @@ def test_warehouse_runs_when_every_source_has_reported(dag_bag):
     condition = dag_bag.dags["warehouse"].timetable.asset_condition
     assert isinstance(condition, AssetAll)
     assert list(condition.objects) == [source_outcome_asset(name) for name in SOURCES]
+    # Its hash is cached (parse time), and still equals that of a plain AssetAll.
+    plain = AssetAll(*(source_outcome_asset(name) for name in SOURCES))
+    assert condition == plain and hash(condition) == hash(plain)
 
 
 def test_warehouse_records_the_source_status_of_its_day(dag_bag):

@@ -5,42 +5,7 @@
   paging checks); the Airflow connection only supplies the session.
 - ``file_drop``: what a file sensor checks on each poke, and the verdict after the deadline.
 
-Importing this package does not import Airflow (DAG parsing stays cheap).
+Importing this package imports none of them: the DAG files need only ``window``, and
+``kp2mi`` (requests) and ``file_drop`` (the parsers, openpyxl) would add to their parse time.
+Import the module you need.
 """
-
-from __future__ import annotations
-
-from sinergi.extract.file_drop import (
-    DeliveryState,
-    DeliveryStatus,
-    check_delivery,
-    deadline_outcome,
-)
-from sinergi.extract.kp2mi import (
-    AuthenticationError,
-    ExtractError,
-    ExtractResult,
-    FetchStats,
-    extract_to_jsonl,
-    fetch_window,
-    session_from_airflow_connection,
-)
-from sinergi.extract.window import WIB, api_window, business_date, delivery_deadline
-
-__all__ = [
-    "WIB",
-    "AuthenticationError",
-    "DeliveryState",
-    "DeliveryStatus",
-    "ExtractError",
-    "ExtractResult",
-    "FetchStats",
-    "api_window",
-    "business_date",
-    "check_delivery",
-    "deadline_outcome",
-    "delivery_deadline",
-    "extract_to_jsonl",
-    "fetch_window",
-    "session_from_airflow_connection",
-]

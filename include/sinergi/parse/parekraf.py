@@ -14,13 +14,14 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-
-from openpyxl import load_workbook
-from openpyxl.workbook.workbook import Workbook
+from typing import TYPE_CHECKING
 
 from sinergi.parse.csvfile import header_mismatch
 from sinergi.parse.errors import DeliveryError
 from sinergi.parse.rows import ParsedRow, empty_to_none, ensure_readable_file, problem_row
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 SOURCE = "parekraf_pelatihan"
 SHEET_NAME = "Peserta"
@@ -74,6 +75,10 @@ _PERIOD = re.compile(r"\s*Periode\s*:\s*(\d{1,2})\s+([A-Za-z]+)\s+(\d{4})\s*", r
 
 def _open_workbook(path: Path) -> Workbook:
     ensure_readable_file(SOURCE, path, "a workbook")
+    # Imported here, not at the top: this module is reachable from the DAG files, and openpyxl
+    # (which pulls in numpy) alone costs about 0.5 s of every DAG file's parse time.
+    from openpyxl import load_workbook
+
     try:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zipfile, KeyError, XML errors... for a bad file
