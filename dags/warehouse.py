@@ -45,8 +45,19 @@ logical date); else the run's logical date in Asia/Jakarta. It reaches dbt as
    source's event for the day, else what `dq.batch` says, else `not_expected` or
    `not_reported`. Stale sources are logged as warnings and returned
    (`include/sinergi/source_status.py`). Engineers' table: `bi_reader` reads only `dq.batch`;
-5. `summarise`: each source's batch verdicts for the day and the row count of every mart,
+5. `check_source_freshness`, beside the dbt build, for last night's build only (a rebuild of
+   an earlier day skips it): `dbt source freshness` on the raw tables, with the thresholds
+   of `_staging__sources.yml` (a daily source warns 30 h after its last load, errors after
+   54 h). A source at `error` **fails this task**, naming the source, its age and the limit;
+   one at `warn` sends a **warning alert** (log, webhook, e-mail as configured) and the task
+   succeeds. The marts are built either way (`include/sinergi/source_freshness.py`);
+6. `summarise`: each source's batch verdicts for the day and the row count of every mart,
    in the task log and as the task's return value.
+
+**Alerts.** Every task's failure goes to `FailureNotifier`: the task log always,
+`SINERGI_ALERT_WEBHOOK` (a JSON POST) and `SINERGI_ALERT_EMAIL` (addresses, through Airflow
+connection `smtp_default`) when set. A missing delivery fails its ingest DAG's
+`wait_for_delivery` at the source's deadline, which alerts the same way.
 
 **No manifest yet?** The manifest is written by `make install` (`dbt parse`, no database
 needed) and refreshed by `sinergi run` when the project changed; DAG parsing never runs dbt.
@@ -60,13 +71,14 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from sinergi import dbt_runner, pipeline
 from sinergi.airflow_adapter import (
     FailureNotifier,
     dbt_environment_interceptor,
     every_source_reported,
+    send_alert,
     triggering_event_extras,
     warehouse_url,
 )
@@ -134,7 +146,6 @@ def dbt_task_group():
             # model's columns (dbt_project/README.md); run and seed tasks pass --full-refresh.
             "full_refresh": "{{ params.full_refresh }}",
             "interceptors": [dbt_environment_interceptor],
-            "install_deps": False,
         },
     )
 
@@ -203,9 +214,36 @@ def warehouse():
             warehouse_url(), date.fromisoformat(day), triggering_event_extras(context)
         )
 
+    @task
+    def check_source_freshness(day: str, ti=None) -> dict:
+        """dbt source freshness of the raw tables, for last night's build only: a source past
+        its error threshold fails this task, one past its warn threshold sends a warning."""
+        from datetime import date
+
+        from sinergi import source_freshness
+        from sinergi.dbt_runner import pii_key
+
+        today = pendulum.now("Asia/Jakarta").date()
+        if not source_freshness.applies_to(date.fromisoformat(day), today):
+            raise AirflowSkipException(
+                f"building {day} on {today}: freshness measures load times against the clock, "
+                "so it is checked for last night only (dq.source_status covers every day)"
+            )
+        report = source_freshness.check_source_freshness(warehouse_url(), pii_key())
+        for source in report.sources:
+            print(source.describe())
+        if report.warning:
+            send_alert("warning", ti.dag_id, ti.task_id, day, report.summary(report.warning))
+        if report.failing:
+            # no retry: a retry would find the same load times
+            raise AirflowFailException(f"stale sources: {report.summary(report.failing)}")
+        return report.as_dict()
+
     day = business_date()
     summary = summarise(day)
     record_source_status(day) >> summary
+    # a leaf beside the build: a stale source turns the run red, the marts are built anyway
+    check_source_freshness(day)
     if not dbt_runner.MANIFEST_PATH.is_file():
         day >> manifest_missing() >> summary
         return

@@ -152,3 +152,29 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
     return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def alert_webhook(monkeypatch) -> Iterator[list[dict]]:
+    """A webhook on 127.0.0.1 set as ``SINERGI_ALERT_WEBHOOK``; the JSON bodies it received."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SINERGI_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/alert")
+    yield received
+    server.shutdown()
+    server.server_close()

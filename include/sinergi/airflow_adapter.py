@@ -5,6 +5,7 @@ Everything else in ``sinergi`` is plain Python that the DAG tasks call with plai
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -19,7 +20,12 @@ log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "warehouse"
 KP2MI_CONN_ID = "kp2mi_api"
+# Where alerts go besides the task log (docs/OPERATIONS.md, "Alerts"): a webhook that gets a
+# JSON POST, and e-mail addresses (comma-separated) sent through Airflow connection
+# smtp_default with the SMTP provider's hook.
 ALERT_WEBHOOK_ENV = "SINERGI_ALERT_WEBHOOK"
+ALERT_EMAIL_ENV = "SINERGI_ALERT_EMAIL"
+ALERT_SMTP_CONN_ID = "smtp_default"
 
 
 def warehouse_url() -> str:
@@ -123,34 +129,54 @@ def dbt_environment_interceptor(context, operator) -> None:
     operator.env = {**(operator.env or {}), **environment}
 
 
-class FailureNotifier(BaseNotifier):
-    """Says which DAG, which business day, which task failed and why: in the task log always,
-    and to a webhook (JSON POST) when ``SINERGI_ALERT_WEBHOOK`` is set."""
-
-    def notify(self, context) -> None:
-        task_instance = context["ti"]
-        logical_date = context.get("logical_date")
-        exception = context.get("exception")
-        message = (
-            f"Sinergi: {task_instance.dag_id} failed for logical date {logical_date} at task "
-            f"{task_instance.task_id}: {exception}"
-        )
-        log.error(message)
-        url = os.environ.get(ALERT_WEBHOOK_ENV)
-        if not url:
-            return
-        body = json.dumps(
-            {
-                "dag_id": task_instance.dag_id,
-                "task_id": task_instance.task_id,
-                "logical_date": str(logical_date),
-                "reason": str(exception),
-            }
-        ).encode()
+def send_alert(level: str, dag_id: str, task_id: str, logical_date, reason: str) -> None:
+    """Say that ``task_id`` of ``dag_id`` ``failed`` or has a ``warning`` for a night: in the
+    task log always, to the webhook and by e-mail when configured. An alert that cannot be
+    sent is logged and never raises: it must not hide what it reports."""
+    verb = "failed" if level == "failed" else "warns"
+    message = (
+        f"Sinergi: {dag_id} {verb} for logical date {logical_date} at task {task_id}: {reason}"
+    )
+    (log.error if level == "failed" else log.warning)(message)
+    url = os.environ.get(ALERT_WEBHOOK_ENV)
+    if url:
+        body = {"level": level, "dag_id": dag_id, "task_id": task_id,
+                "logical_date": str(logical_date), "reason": reason}  # fmt: skip
         request = urllib.request.Request(
-            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+            url,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
         try:
             urllib.request.urlopen(request, timeout=10).close()
-        except OSError as error:  # an alert that cannot be sent must not hide the failure
+        except OSError as error:
             log.error("could not send the alert to %s: %s", ALERT_WEBHOOK_ENV, error)
+    recipients = [a.strip() for a in os.environ.get(ALERT_EMAIL_ENV, "").split(",") if a.strip()]
+    if recipients:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        try:
+            with SmtpHook(smtp_conn_id=ALERT_SMTP_CONN_ID) as smtp:
+                smtp.send_email_smtp(
+                    to=recipients,
+                    subject=f"[Sinergi] {dag_id}.{task_id} {verb} ({logical_date})",
+                    html_content=f"<pre>{html.escape(message)}</pre>",
+                )
+        except Exception as error:  # SMTP, TLS, a missing connection: all only logged
+            log.error("could not send the alert by e-mail (%s): %s", ALERT_EMAIL_ENV, error)
+
+
+class FailureNotifier(BaseNotifier):
+    """Says which DAG, which business day, which task failed and why (``send_alert``): in the
+    task log always, to ``SINERGI_ALERT_WEBHOOK`` and ``SINERGI_ALERT_EMAIL`` when set."""
+
+    def notify(self, context) -> None:
+        task_instance = context["ti"]
+        send_alert(
+            "failed",
+            task_instance.dag_id,
+            task_instance.task_id,
+            context.get("logical_date"),
+            str(context.get("exception")),
+        )

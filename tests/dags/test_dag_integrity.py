@@ -104,6 +104,13 @@ def test_warehouse_records_the_source_status_of_its_day(dag_bag):
     assert "summarise" in record.downstream_task_ids
 
 
+def test_warehouse_checks_source_freshness_beside_the_build(dag_bag):
+    """A leaf: a stale source turns the run red without holding back the marts."""
+    check = dag_bag.dags["warehouse"].get_task("check_source_freshness")
+    assert check.upstream_task_ids == {"business_date"}
+    assert check.downstream_task_ids == set()
+
+
 def test_warehouse_full_refresh_is_a_run_parameter(dag_bag):
     """Off by default; when on, every dbt run task of an incremental model gets it."""
     dag = dag_bag.dags["warehouse"]

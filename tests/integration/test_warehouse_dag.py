@@ -57,6 +57,7 @@ def test_without_a_manifest_the_dag_says_so(monkeypatch, tmp_path):
     dag = load_warehouse_dag(monkeypatch, tmp_path / "missing" / "manifest.json")
     assert sorted(dag.task_ids) == [
         "business_date",
+        "check_source_freshness",
         "dbt_manifest_missing",
         "record_source_status",
         "summarise",
