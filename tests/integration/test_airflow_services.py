@@ -2,8 +2,9 @@
 
 One ``up`` on a throwaway SINERGI_HOME with its own embedded PostgreSQL on a free port and the
 API server on another free port, then: the API refuses anonymous requests, the generated
-admin password gets a JWT, the ingest DAGs are listed, every listening socket is on
-127.0.0.1, a second ``up`` is a no-op, and ``down`` leaves no process behind (not even the
+admin password gets a JWT, the ingest DAGs are listed, the scheduler creates a warehouse run
+from the AND of every source's outcome Asset (not before the last one reports), every
+listening socket is on 127.0.0.1, a second ``up`` is a no-op, and ``down`` leaves no process behind (not even the
 PostgreSQL that ``up`` started).
 """
 
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -48,13 +50,13 @@ def _sinergi(env: dict, *args: str, timeout: float = 240) -> subprocess.Complete
     )
 
 
-def _request(url: str, *, token: str | None = None, body: dict | None = None):
+def _request(url: str, *, token: str | None = None, body: dict | None = None, method=None):
     """(status, parsed JSON body or None)."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers)
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:
             return reply.status, json.loads(reply.read() or b"null")
@@ -98,6 +100,58 @@ def services_env(home: Path) -> dict:
 @pytest.fixture
 def home_env(pg_tmp_path: Path) -> dict:
     return services_env(pg_tmp_path / "home")
+
+
+def _warehouse_runs(base: str, token: str) -> list[dict]:
+    status, reply = _request(f"{base}/api/v2/dags/warehouse/dagRuns", token=token)
+    assert status == 200, status
+    return reply["dag_runs"]
+
+
+def _warehouse_waits_for_every_source(base: str, token: str) -> None:
+    """The real scheduler creates a warehouse run from the AND of the outcome Assets: not
+    while one source has not reported, at once when the last one does. The events are posted
+    through the REST API, as an ingest DAG's report_outcome would publish them."""
+    deadline = time.monotonic() + 90
+    assets: dict[str, int] = {}
+    while time.monotonic() < deadline and len(assets) < len(SOURCES):
+        status, reply = _request(
+            f"{base}/api/v2/assets?name_pattern=outcome.&limit=100", token=token
+        )
+        assert status == 200, status
+        assets = {a["name"].removeprefix("outcome."): a["id"] for a in reply["assets"]}
+        time.sleep(1)
+    assert set(assets) == set(SOURCES), assets
+    status, _ = _request(
+        f"{base}/api/v2/dags/warehouse", token=token, body={"is_paused": False}, method="PATCH"
+    )
+    assert status == 200, status
+
+    def report(source: str) -> None:
+        extra = {"source": source, "business_date": "2026-01-05", "outcome": "not_expected"}
+        status, _ = _request(
+            f"{base}/api/v2/assets/events",
+            token=token,
+            body={"asset_id": assets[source], "extra": extra},
+        )
+        assert status in (200, 201), (source, status)
+
+    *first, last = SOURCES
+    for source in first:
+        report(source)
+    time.sleep(10)  # several scheduler loops
+    assert _warehouse_runs(base, token) == [], "a warehouse run before every source reported"
+    report(last)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (runs := _warehouse_runs(base, token)):
+        time.sleep(1)
+    assert [run["run_type"] for run in runs] == ["asset_triggered"], runs
+    # Stop the build before it starts: this stack has no warehouse data.
+    run_id = urllib.parse.quote(runs[0]["dag_run_id"], safe="")
+    for path, body in ((f"dags/warehouse/dagRuns/{run_id}", {"state": "failed"}),
+                       ("dags/warehouse", {"is_paused": True})):  # fmt: skip
+        status, _ = _request(f"{base}/api/v2/{path}", token=token, body=body, method="PATCH")
+        assert status == 200, (path, status)
 
 
 def test_up_login_dags_down(home_env: dict) -> None:
@@ -164,6 +218,8 @@ def test_up_login_dags_down(home_env: dict) -> None:
                 break
             time.sleep(2)
         assert expected <= dag_ids, sorted(expected - dag_ids)
+
+        _warehouse_waits_for_every_source(base, token)
 
         again = _sinergi(home_env, "up")
         assert again.returncode == 0
