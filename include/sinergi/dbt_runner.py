@@ -207,16 +207,21 @@ def build_manifest(target_path: Path = MANIFEST_TARGET_DIR) -> Path:
     a connection. Written next to the old one and moved into place, so a DAG file parsed
     meanwhile reads either the old or the new manifest, never half of one.
     """
+    import tempfile
+
     target_path = Path(target_path)
     target_path.mkdir(parents=True, exist_ok=True)
-    building = target_path / "building"
-    shutil.rmtree(building, ignore_errors=True)
-    run_dbt(["parse", "--no-partial-parse"], placeholder_environment(), target_path=building)
-    if not (building / "manifest.json").is_file():
-        raise DbtError(f"dbt parse wrote no manifest in {building}")
-    manifest = target_path / "manifest.json"
-    os.replace(building / "manifest.json", manifest)
-    shutil.rmtree(building, ignore_errors=True)
+    # A directory of its own per build: two builds at once (`make install` beside a
+    # `sinergi run` that found the project changed) would otherwise delete each other's.
+    building = Path(tempfile.mkdtemp(prefix="building-", dir=target_path))
+    try:
+        run_dbt(["parse", "--no-partial-parse"], placeholder_environment(), target_path=building)
+        if not (building / "manifest.json").is_file():
+            raise DbtError(f"dbt parse wrote no manifest in {building}")
+        manifest = target_path / "manifest.json"
+        os.replace(building / "manifest.json", manifest)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return manifest
 
 

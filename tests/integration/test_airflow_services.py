@@ -4,8 +4,8 @@ One ``up`` on a throwaway SINERGI_HOME with its own embedded PostgreSQL on a fre
 API server on another free port, then: the API refuses anonymous requests, the generated
 admin password gets a JWT, the ingest DAGs are listed, the scheduler creates a warehouse run
 from the AND of every source's outcome Asset (not before the last one reports), every
-listening socket is on 127.0.0.1, a second ``up`` is a no-op, and ``down`` leaves no process behind (not even the
-PostgreSQL that ``up`` started).
+listening socket is on 127.0.0.1, a second ``up`` is a no-op, and ``down`` leaves no process
+behind (not even the PostgreSQL that ``up`` started).
 """
 
 from __future__ import annotations

@@ -107,7 +107,21 @@ def test_dbt_parse_needs_no_database(tmp_path):
         raise
     nodes = json.loads(manifest.read_text())["nodes"]
     assert any(node["resource_type"] == "model" for node in nodes.values())
-    assert not (tmp_path / "target" / "building").exists()
+    assert list((tmp_path / "target").glob("building*")) == []
+
+
+def test_two_manifest_builds_at_once_both_succeed(tmp_path):
+    """`make install` beside a `sinergi run` that found the project changed: each build parses
+    in a directory of its own (a shared one was deleted under the other; seen in a bench)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not any((dbt_runner.DBT_PROJECT_DIR / "models").rglob("*.sql")):
+        pytest.skip("the dbt project has no models yet")
+    with ThreadPoolExecutor(2) as pool:
+        built = list(pool.map(lambda _: dbt_runner.build_manifest(tmp_path / "target"), [1, 2]))
+    assert built == [tmp_path / "target" / "manifest.json"] * 2
+    assert json.loads(built[0].read_text())["nodes"]
+    assert list((tmp_path / "target").glob("building*")) == []
 
 
 def test_business_date_precedence():
