@@ -181,10 +181,11 @@ def main() -> None:
             first = checksums(url)
             result["again_seconds"], result["again_exit_code"] = second_pass()
             again = checksums(url)
+            # before `down`: with --via airflow, `down` stops the PostgreSQL `up` started
+            result["sources_out_of_order"] = nights_in_order(url)
         finally:
             if args.via == "airflow":
                 sinergi_airflow("down")
-    result["sources_out_of_order"] = nights_in_order(url)
     result["tables_compared"] = len(first)
     result["tables_changed_by_the_rerun"] = sorted(t for t in first if first[t] != again.get(t))
     RESULTS.mkdir(exist_ok=True)
