@@ -79,42 +79,17 @@ def nights_in_order(url: str) -> list[str]:
         ]
 
 
-def sinergi_run(start: date, end: date, build: str) -> tuple[float, int]:
-    """`sinergi run` over the range as its own process, as an operator runs it."""
+def sinergi(*args: str) -> tuple[float, int]:
+    """A `sinergi` command as its own process, as an operator runs it; seconds and exit code."""
     import subprocess
     import sys
 
     clock = time.monotonic()
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("sinergi")), "run", "--from", start.isoformat(),
-         "--to", end.isoformat(), "--warehouse-build", build],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    print(done.stdout[-3000:])
-    return round(time.monotonic() - clock, 1), done.returncode
-
-
-def sinergi_airflow_backfill(start: date, end: date, build: str, reprocess: str):
-    """`sinergi airflow backfill` over the range (the stack is up); seconds and exit code."""
-    import subprocess
-    import sys
-
-    clock = time.monotonic()
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("sinergi")), "airflow", "backfill",
-         "--from", start.isoformat(), "--to", end.isoformat(), "--reprocess", reprocess,
-         "--warehouse-build", build],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [str(Path(sys.executable).with_name("sinergi")), *args], capture_output=True, text=True
+    )
     print(done.stdout[-3000:], done.stderr[-2000:])
     return round(time.monotonic() - clock, 1), done.returncode
-
-
-def sinergi_airflow(*args: str) -> None:
-    import subprocess
-    import sys
-
-    subprocess.run([str(Path(sys.executable).with_name("sinergi")), "airflow", *args], check=True)
 
 
 def main() -> None:
@@ -154,38 +129,31 @@ def main() -> None:
     build = "every-night" if args.every_night else "last-night"
     result: dict = {"persons": args.persons, "nights": args.nights, "warehouse_build": build,
                     "via": args.via}  # fmt: skip
+    days = ("--from", start.isoformat(), "--to", end.isoformat(), "--warehouse-build", build)
     if args.via == "airflow":
         # a DAG unpaused by the backfill would also get its latest cron night, which this
         # world has no delivery for
         os.environ["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
-
-        def first_pass():
-            return sinergi_airflow_backfill(start, end, build, "failed")
-
-        def second_pass():
-            return sinergi_airflow_backfill(start, end, build, "completed")
+        first_pass = ("airflow", "backfill", *days, "--reprocess", "failed")
+        second_pass = ("airflow", "backfill", *days, "--reprocess", "completed")
     else:
-
-        def first_pass():
-            return sinergi_run(start, end, build)
-
-        second_pass = first_pass
+        first_pass = second_pass = ("run", *days)
     with serve_in_background(world, TOKEN, rate_limit_per_second=0) as api_url:
         os.environ["SINERGI_KP2MI_URL"] = api_url
-        if args.via == "airflow":
-            sinergi_airflow("up")
+        if args.via == "airflow" and sinergi("airflow", "up")[1] != 0:
+            raise SystemExit("sinergi airflow up failed")
         try:
             if not args.rerun_only:
-                result["first_seconds"], result["first_exit_code"] = first_pass()
+                result["first_seconds"], result["first_exit_code"] = sinergi(*first_pass)
             url = settings.warehouse_url()
             first = checksums(url)
-            result["again_seconds"], result["again_exit_code"] = second_pass()
+            result["again_seconds"], result["again_exit_code"] = sinergi(*second_pass)
             again = checksums(url)
             # before `down`: with --via airflow, `down` stops the PostgreSQL `up` started
             result["sources_out_of_order"] = nights_in_order(url)
         finally:
             if args.via == "airflow":
-                sinergi_airflow("down")
+                sinergi("airflow", "down")
     result["tables_compared"] = len(first)
     result["tables_changed_by_the_rerun"] = sorted(t for t in first if first[t] != again.get(t))
     RESULTS.mkdir(exist_ok=True)

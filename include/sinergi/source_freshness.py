@@ -28,7 +28,6 @@ from sinergi import dbt_runner
 
 # The states dbt reports per source table, worst last.
 PASS, WARN, ERROR, RUNTIME_ERROR = "pass", "warn", "error", "runtime error"
-_SOURCE_PREFIX = "source."
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def test_dbt_freshness_per_source_against_its_cadence(fresh_database):
     }  # fmt: skip
 
 
-def _run_freshness_task(monkeypatch, url: str, day: str):
+def _run_freshness_task(day: str):
     """``business_date`` and ``check_source_freshness`` of the warehouse DAG, run by
     ``dag.test()``; the task's state and the run."""
     from airflow.dag_processing.dagbag import DagBag
@@ -79,7 +79,7 @@ def test_the_task_fails_on_a_stale_source_and_alerts_on_a_late_one(warehouse_env
     monkeypatch.setattr(source_freshness, "applies_to", lambda day, today: True)
     _loaded_hours_ago(url, {"kp2mi_pmi": 40, "umkm_penerima": 60})
 
-    run, state = _run_freshness_task(monkeypatch, url, "2026-01-05")
+    run, state = _run_freshness_task("2026-01-05")
 
     assert (str(run.state), state) == ("failed", "failed")
     by_level = {alert["level"]: alert for alert in alerts}
@@ -94,6 +94,6 @@ def test_a_rebuild_of_an_earlier_day_skips_the_check(warehouse_env, monkeypatch)
     url, alerts = warehouse_env
     _loaded_hours_ago(url, {"umkm_penerima": 60})  # would fail if it were checked
 
-    run, state = _run_freshness_task(monkeypatch, url, date(2026, 1, 5).isoformat())
+    run, state = _run_freshness_task(date(2026, 1, 5).isoformat())
 
     assert (str(run.state), state, alerts) == ("success", "skipped", [])
