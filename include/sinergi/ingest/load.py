@@ -134,7 +134,7 @@ def load_rows(
                     received += 1
                     if row.problem is not None:
                         pending.append(
-                            _quarantine_tuple(
+                            quarantine_tuple(
                                 batch_id,
                                 source,
                                 row.source_row_number,
@@ -166,7 +166,7 @@ def load_rows(
                     if len(pending) >= QUARANTINE_FLUSH_ROWS:
                         exhausted = False
                         break
-            unreadable += _copy_quarantine(cur, pending)
+            unreadable += copy_quarantine(cur, pending)
             pending.clear()
         if needs_record_id:
             _fill_record_ids(cur, source, batch_id)
@@ -234,12 +234,12 @@ def _unstorable_tuple(
         column: _storable(row.values.get(name))
         for column, name in zip(columns, expected, strict=True)
     }
-    return _quarantine_tuple(
+    return quarantine_tuple(
         batch_id, source, row.source_row_number, code, detail, raw_record, loaded_at
     )
 
 
-def _quarantine_tuple(
+def quarantine_tuple(
     batch_id: int,
     source: SourceSpec,
     source_row_number: int,
@@ -261,7 +261,7 @@ def _quarantine_tuple(
     )
 
 
-def _copy_quarantine(cur: psycopg.Cursor, rows: list[tuple[object, ...]]) -> int:
+def copy_quarantine(cur: psycopg.Cursor, rows: list[tuple[object, ...]]) -> int:
     if not rows:
         return 0
     statement = sql.SQL("COPY dq.quarantine ({}) FROM STDIN").format(

@@ -19,9 +19,9 @@ from sinergi import settings
 from sinergi.extract.file_drop import DeliveryState, check_delivery, deadline_outcome
 from sinergi.extract.window import api_window, business_date, delivery_deadline, format_wib
 from sinergi.ingest import archive, batches
-from sinergi.ingest import load as loading
+from sinergi.ingest.load_file import load_delivery
 from sinergi.ingest.schema import ensure_schema
-from sinergi.parse import PARSERS, DeliveryError, read_umkm_control_file
+from sinergi.parse import DeliveryError, read_umkm_control_file
 from sinergi.parse.umkm import check_umkm_complete
 from sinergi.sources.registry import OUTCOMES, SourceSpec
 
@@ -241,9 +241,7 @@ def load(spec: SourceSpec, batch: dict, warehouse_url: str) -> dict:
     path = Path(batch["archive_path"])
     try:
         with _connect(warehouse_url) as conn:
-            counts = loading.load_rows(
-                conn, spec, batch["batch_id"], PARSERS[spec.name](path), datetime.now(UTC)
-            )
+            counts = load_delivery(conn, spec, batch["batch_id"], path, datetime.now(UTC))
     except DeliveryError as error:
         message = _delivery_message(error, batch["location"])
         with _connect(warehouse_url) as conn:
@@ -322,8 +320,7 @@ def _reload_if_validated_before(spec: SourceSpec, batch: dict, warehouse_url: st
             return
         log.warning("%s batch %s: an earlier validation was interrupted; reloading the batch "
                     "from the archive", spec.name, batch["batch_id"])  # fmt: skip
-        rows = PARSERS[spec.name](Path(batch["archive_path"]))
-        loading.load_rows(conn, spec, batch["batch_id"], rows, datetime.now(UTC))
+        load_delivery(conn, spec, batch["batch_id"], Path(batch["archive_path"]), datetime.now(UTC))
         conn.execute("DELETE FROM dq.validation_result WHERE batch_id = %s", (batch["batch_id"],))
 
 

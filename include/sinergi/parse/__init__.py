@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sinergi.parse import bps, kemendes, kemenkop, kp2mi, parekraf, umkm
+from sinergi.parse.csvfile import DelimitedFormat
 from sinergi.parse.errors import DeliveryError
 from sinergi.parse.kp2mi import parse_kp2mi_jsonl, parse_kp2mi_records
 from sinergi.parse.parekraf import read_parekraf_period
@@ -33,6 +34,16 @@ PARSERS: dict[str, Parser] = {
     "bps_penduduk": bps.parse_bps_penduduk,
 }
 
+# The delimited deliveries, which the loader can hand to COPY's own CSV parser
+# (sinergi.ingest.copy_csv); the parser above stays the reference and the fallback.
+DELIMITED_FORMATS: dict[str, DelimitedFormat] = {
+    "umkm_penerima": umkm.FORMAT,
+    "kemenkop_anggota": kemenkop.FORMAT,
+    "kemendes_idm": kemendes.IDM_FORMAT,
+    "bps_wilayah": bps.WILAYAH_FORMAT,
+    "bps_penduduk": bps.PENDUDUK_FORMAT,
+}
+
 EXPECTED_COLUMNS_BY_SOURCE: dict[str, tuple[str, ...]] = {
     "kp2mi_pmi": kp2mi.PMI_EXPECTED_COLUMNS,
     "kp2mi_program": kp2mi.PROGRAM_EXPECTED_COLUMNS,
@@ -46,6 +57,8 @@ EXPECTED_COLUMNS_BY_SOURCE: dict[str, tuple[str, ...]] = {
 }
 
 __all__ = [
+    "DELIMITED_FORMATS",
+    "DelimitedFormat",
     "EXPECTED_COLUMNS_BY_SOURCE",
     "PARSERS",
     "RAW_LINE",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sinergi.parse.csvfile import read_delimited
+from sinergi.parse.csvfile import DelimitedFormat
 from sinergi.parse.rows import ParsedRow
 
 SOURCE_WILAYAH = "bps_wilayah"
@@ -28,12 +28,15 @@ PENDUDUK_EXPECTED_COLUMNS: tuple[str, ...] = (
     "penduduk_usia_kerja",
 )
 
+WILAYAH_FORMAT = DelimitedFormat(SOURCE_WILAYAH, WILAYAH_EXPECTED_COLUMNS, delimiter=",")
+PENDUDUK_FORMAT = DelimitedFormat(SOURCE_PENDUDUK, PENDUDUK_EXPECTED_COLUMNS, delimiter=",")
+
 
 def parse_bps_wilayah(path: Path) -> Iterator[ParsedRow]:
     """``bps/master_wilayah_YYYYMM.csv``: one row per region version, codes kept as text."""
-    return read_delimited(SOURCE_WILAYAH, path, WILAYAH_EXPECTED_COLUMNS, delimiter=",")
+    return WILAYAH_FORMAT.read(path)
 
 
 def parse_bps_penduduk(path: Path) -> Iterator[ParsedRow]:
     """``bps/penduduk_kabkota_YYYY.csv``: population per regency and year."""
-    return read_delimited(SOURCE_PENDUDUK, path, PENDUDUK_EXPECTED_COLUMNS, delimiter=",")
+    return PENDUDUK_FORMAT.read(path)

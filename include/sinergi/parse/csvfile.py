@@ -13,6 +13,7 @@ import csv
 import gzip
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -167,6 +168,47 @@ def header_mismatch(
     )
 
 
+def bare_line_break_row(line_number: int, raw_text: str) -> ParsedRow:
+    """The problem row for a record with a CR (or lone LF) inside an unquoted field."""
+    return problem_row(
+        line_number,
+        raw_text.rstrip("\r\n"),
+        f"line {line_number} has a line break (CR) inside an unquoted field; "
+        "a value with a line break must be quoted",
+    )
+
+
+def wrong_field_count_row(line_number: int, raw_text: str, found: int, width: int) -> ParsedRow:
+    """The problem row for a record with more or fewer fields than the header."""
+    return problem_row(
+        line_number,
+        raw_text.rstrip("\r\n"),
+        f"line {line_number} has {found} fields, expected {width}",
+    )
+
+
+@dataclass(frozen=True)
+class DelimitedFormat:
+    """How one source's delimited delivery is written: what ``read_delimited`` needs to read
+    it, kept in one place so the COPY lane (``sinergi.ingest.copy_csv``) reads it the same."""
+
+    source: str
+    expected_columns: tuple[str, ...]
+    delimiter: str
+    gzipped: bool = False
+    encoding_note: str = "UTF-8"
+
+    def read(self, path: Path) -> Iterator[ParsedRow]:
+        return read_delimited(
+            self.source,
+            path,
+            self.expected_columns,
+            delimiter=self.delimiter,
+            gzipped=self.gzipped,
+            encoding_note=self.encoding_note,
+        )
+
+
 def read_delimited(
     source: str,
     path: Path,
@@ -205,13 +247,8 @@ def read_delimited(
                     # A stray CR (or a lone LF from an editor) inside one unquoted field:
                     # the damage is confined to this line, and the reader goes on with the
                     # next one. The row is quarantined, not the delivery failed.
-                    raw_text = "".join(lines.record_lines).rstrip("\r\n")
-                    return first_line, problem_row(
-                        first_line,
-                        raw_text,
-                        f"line {first_line} has a line break (CR) inside an unquoted field; "
-                        "a value with a line break must be quoted",
-                    )
+                    raw_text = "".join(lines.record_lines)
+                    return first_line, bare_line_break_row(first_line, raw_text)
                 started = _started(first_line, lines)
                 raise DeliveryError(
                     source,
@@ -242,12 +279,8 @@ def read_delimited(
             if not fields:
                 continue
             if len(fields) != width:
-                raw_text = "".join(lines.record_lines).rstrip("\r\n")
-                yield problem_row(
-                    line_number,
-                    raw_text,
-                    f"line {line_number} has {len(fields)} fields, expected {width}",
-                )
+                raw_text = "".join(lines.record_lines)
+                yield wrong_field_count_row(line_number, raw_text, len(fields), width)
                 continue
             values = {
                 name: empty_to_none(value)

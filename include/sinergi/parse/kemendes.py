@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sinergi.parse.csvfile import read_delimited
+from sinergi.parse.csvfile import DelimitedFormat
 from sinergi.parse.jsonl import read_json_lines
 from sinergi.parse.rows import (
     ParsedRow,
@@ -48,6 +48,7 @@ IDM_EXPECTED_COLUMNS: tuple[str, ...] = (
     "status_idm",
     "tahun",
 )
+IDM_FORMAT = DelimitedFormat(SOURCE_IDM, IDM_EXPECTED_COLUMNS, delimiter=",")
 
 
 def flatten_activity(activity: object) -> list[dict[str, str | None]]:
@@ -110,4 +111,4 @@ def parse_kemendes_kegiatan(path: Path) -> Iterator[ParsedRow]:
 
 def parse_kemendes_idm(path: Path) -> Iterator[ParsedRow]:
     """``kemendes/idm_YYYY.csv``: UTF-8, ``,``, header, one row per village."""
-    return read_delimited(SOURCE_IDM, path, IDM_EXPECTED_COLUMNS, delimiter=",")
+    return IDM_FORMAT.read(path)

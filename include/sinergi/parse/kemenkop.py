@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sinergi.parse.csvfile import read_delimited
+from sinergi.parse.csvfile import DelimitedFormat
 from sinergi.parse.rows import ParsedRow
 
 SOURCE = "kemenkop_anggota"
@@ -31,6 +31,8 @@ EXPECTED_COLUMNS: tuple[str, ...] = (
 # The snapshot key: a member number is only unique within its cooperative.
 KEY_COLUMNS: tuple[str, ...] = ("nomor_induk_koperasi", "nomor_anggota")
 
+FORMAT = DelimitedFormat(SOURCE, EXPECTED_COLUMNS, delimiter=",", gzipped=True)
+
 
 def parse_kemenkop_anggota(path: Path) -> Iterator[ParsedRow]:
     """``kemenkop/anggota_koperasi_YYYYMMDD.csv.gz``: gzip, UTF-8, ``,``, RFC 4180, LF.
@@ -39,4 +41,4 @@ def parse_kemenkop_anggota(path: Path) -> Iterator[ParsedRow]:
     text, so member numbers keep their leading zeros. A truncated gzip raises DeliveryError when
     the reader reaches the cut, after the rows before it were yielded.
     """
-    return read_delimited(SOURCE, path, EXPECTED_COLUMNS, delimiter=",", gzipped=True)
+    return FORMAT.read(path)

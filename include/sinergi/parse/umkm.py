@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from sinergi.parse.csvfile import read_delimited
+from sinergi.parse.csvfile import DelimitedFormat
 from sinergi.parse.errors import DeliveryError, display_path
 from sinergi.parse.rows import ParsedRow
 
@@ -33,6 +33,8 @@ EXPECTED_COLUMNS: tuple[str, ...] = (
     "STATUS",
     "TGL_UPDATE",
 )
+
+FORMAT = DelimitedFormat(SOURCE, EXPECTED_COLUMNS, delimiter=DELIMITER, encoding_note=ENCODING_NOTE)
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _CONTROL_FORMAT = "two lines 'rows=<data rows>' and 'sha256=<hex of the csv>'"
@@ -104,14 +106,18 @@ def check_umkm_delivery(csv_path: Path) -> None:
     count, the CSV is incomplete (still being written, cut off, or replaced).
     """
     expected_rows = check_umkm_complete(csv_path)
-    path_ok = control_file_path(csv_path)
-    actual_rows = sum(1 for _ in _read_csv(csv_path))
+    check_umkm_row_count(csv_path, sum(1 for _ in FORMAT.read(csv_path)), expected_rows)
+
+
+def check_umkm_row_count(csv_path: Path, actual_rows: int, expected_rows: int) -> None:
+    """Raise DeliveryError unless the CSV's data rows (problem rows included) are as many as
+    its ``.ok`` counts."""
     if actual_rows != expected_rows:
         raise DeliveryError(
             SOURCE,
             csv_path,
-            f"the CSV has {actual_rows} data rows but {display_path(path_ok)} says "
-            f"rows={expected_rows}",
+            f"the CSV has {actual_rows} data rows but {display_path(control_file_path(csv_path))} "
+            f"says rows={expected_rows}",
         )
 
 
@@ -142,12 +148,6 @@ def check_umkm_complete(csv_path: Path) -> int:
     return expected_rows
 
 
-def _read_csv(path: Path) -> Iterator[ParsedRow]:
-    return read_delimited(
-        SOURCE, path, EXPECTED_COLUMNS, delimiter=DELIMITER, encoding_note=ENCODING_NOTE
-    )
-
-
 def parse_umkm_penerima(path: Path, *, verify_control_file: bool = True) -> Iterator[ParsedRow]:
     """``umkm/umkm_penerima_YYYYMMDD.csv``: UTF-8 with BOM, CRLF, ``;``, ``"`` quotes.
 
@@ -157,4 +157,4 @@ def parse_umkm_penerima(path: Path, *, verify_control_file: bool = True) -> Iter
     """
     if verify_control_file:
         check_umkm_delivery(path)
-    yield from _read_csv(path)
+    yield from FORMAT.read(path)
