@@ -110,7 +110,7 @@ def _load(
     rows = _Rows(lineage, fmt)
     with conn.cursor() as cur:
         with cur.copy(copy_statement) as copy:
-            chunks = _chunks(stream)
+            chunks = read_chunks(stream)
             for chunk in chunks:
                 copy.write(rows.from_chunk(chunk, chunks))
         problems = rows.problems
@@ -172,7 +172,7 @@ class _Rows:
         """COPY's lines for ``chunk`` (and for any later chunks a record runs into)."""
         if b'"' not in chunk and chunk.count(b"\r") == chunk.count(b"\r\n"):
             # The common case, in bulk: no quotes, CR only in line ends, every line a record.
-            lines = _split(chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk)
+            lines = split_lines(chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk)
             separators = self.width - 1
             if all(line.count(self.delimiter) == separators for line in lines):
                 first = self.number + 1
@@ -250,7 +250,7 @@ class _Cursor:
     """The lines of one chunk, numbered; a record that runs past it reads on into the next."""
 
     def __init__(self, chunk: bytes, chunks: Iterator[bytes], number: int) -> None:
-        self.lines = _split(chunk)
+        self.lines = split_lines(chunk)
         self.index = 0
         self.chunks = chunks
         self.number = number
@@ -273,17 +273,17 @@ class _Cursor:
             chunk = next(self.chunks, None)
             if chunk is None:
                 return
-            self.lines = _split(chunk)
+            self.lines = split_lines(chunk)
             self.index = 0
 
 
-def _split(chunk: bytes) -> list[bytes]:
+def split_lines(chunk: bytes) -> list[bytes]:
     lines = chunk.split(b"\n")
     lines.pop()  # the empty piece after the last "\n"
     return lines
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
     """The data lines in chunks of whole lines, each ending in "\\n" (one is added to a last
     line without it). Each chunk is checked whole: UTF-8 and no NUL byte, else the parser's."""
     rest = b""

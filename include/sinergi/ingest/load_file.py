@@ -3,6 +3,8 @@
 ``load_rows`` over the source's parser (``sinergi.parse.PARSERS``) is the reference, and every
 source can be loaded that way. The delimited sources also have a COPY lane
 (``sinergi.ingest.copy_csv``) that writes the same rows and problem rows several times faster.
+(JSONL stays with the parser: decoding it in PostgreSQL, ``jsonb`` and ``jsonb_to_record``,
+measured no faster than Python's ``json``; see docs/BENCHMARKS.md.)
 When the lane cannot take a file (a damaged header, bytes that are not UTF-8, ...) it says why,
 what it wrote is rolled back to a savepoint, and the parser loads the file and names the
 problem as it always has.
@@ -11,7 +13,9 @@ problem as it always has.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -39,14 +43,14 @@ def load_delivery(
     ``received == loaded + unreadable``, a ``DeliveryError`` for a file that cannot be read as
     a whole; the caller commits, or rolls back on an error.
     """
-    fmt = DELIMITED_FORMATS.get(source.name)
-    if fmt is not None:
+    lane = _lane_for(source)
+    if lane is not None:
         # UMKM's control file first, as its parser does: the CSV must be the one it describes.
         expected_rows = check_umkm_complete(path) if source.name == UMKM else None
         clear_batch_rows(conn, source, batch_id)  # opens the transaction the savepoint is in
         try:
             with conn.transaction():
-                counts = load_delimited(conn, source, batch_id, path, loaded_at, fmt)
+                counts = lane(conn, source, batch_id, path, loaded_at)
         except NeedsParser as reason:
             log.info("%s batch %s: loading through the parser: %s", source.name, batch_id, reason)
         else:
@@ -54,3 +58,10 @@ def load_delivery(
                 check_umkm_row_count(path, counts.received, expected_rows)
             return counts
     return load_rows(conn, source, batch_id, PARSERS[source.name](path), loaded_at)
+
+
+def _lane_for(source: SourceSpec) -> Callable[..., LoadCounts] | None:
+    fmt = DELIMITED_FORMATS.get(source.name)
+    if fmt is not None:
+        return partial(load_delimited, fmt=fmt)
+    return None

@@ -41,7 +41,11 @@ def decode_json(text: str) -> object:
     Keeping ``36`` or ``1.50`` as written is "as received", and avoids Python's limit on
     converting very long integers.
     """
-    return json.loads(text, parse_int=str, parse_float=str, parse_constant=_reject_constant)
+    return _DECODER.decode(text)
+
+
+# One decoder for every line: json.loads with these options would build a new one per call.
+_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=_reject_constant)
 
 
 def _skip_rest_of_line(source: str, path: Path, stream, gzipped: bool) -> None:
