@@ -277,6 +277,58 @@ def test_case_officer_reads_restricted(warehouse):
             conn.execute(sql.SQL("drop role {}").format(sql.Identifier(login)))
 
 
+def test_the_pii_boundary_test_finds_planted_niks(warehouse, tmp_path):
+    """dbt's own PII scan (tests/assert_marts_hold_no_16_digit_numbers.sql) fails on a NIK in
+    a text column, in a bigint column and as a whole key, and not on hex with 16 digits."""
+    nik = "3273010101900001"
+    plants = [  # (mart, column, where, value)
+        ("dim_worker", "migrant_status", "worker_key", f"kembali {nik}"),
+        ("dim_worker", "nik_hash", "worker_key", nik),
+        ("fct_enrollment", "amount_idr", "enrollment_key", nik),
+        ("fct_enrollment", "status", "enrollment_key", f"ab{nik}cd"),  # not a key: fails
+        ("dim_program", "program_key", "program_key", f"ab{nik}cd"),  # hex-like key: passes
+    ]
+    originals = []
+    with psycopg.connect(warehouse) as conn:
+        for mart, column, key, value in plants:
+            row = conn.execute(
+                sql.SQL("select {key}, cast({column} as text) from marts.{mart} limit 1").format(
+                    key=sql.Identifier(key), column=sql.Identifier(column),
+                    mart=sql.Identifier(mart),
+                )
+            ).fetchone()  # fmt: skip
+            assert row is not None
+            originals.append((mart, column, key, row[0], row[1]))
+            conn.execute(
+                sql.SQL("update marts.{mart} set {column} = %s where {key} = %s").format(
+                    mart=sql.Identifier(mart), column=sql.Identifier(column),
+                    key=sql.Identifier(key),
+                ),
+                (value, row[0]),
+            )  # fmt: skip
+    try:
+        result = dbt(
+            warehouse, tmp_path, "test", "--select", "assert_marts_hold_no_16_digit_numbers",
+            check=False,
+        )  # fmt: skip
+        assert result.returncode != 0
+        assert "Got 4 results" in result.stdout, result.stdout[-3000:]
+    finally:
+        with psycopg.connect(warehouse) as conn:
+            for mart, column, key, key_value, original in originals:
+                # a planted key is found again by its planted value
+                where = f"ab{nik}cd" if column == key else key_value
+                conn.execute(
+                    sql.SQL("update marts.{mart} set {column} = %s where {key} = %s").format(
+                        mart=sql.Identifier(mart), column=sql.Identifier(column),
+                        key=sql.Identifier(key),
+                    ),
+                    (original, where),
+                )  # fmt: skip
+    # restored: the scan passes again (dbt() fails the test otherwise)
+    dbt(warehouse, tmp_path, "test", "--select", "assert_marts_hold_no_16_digit_numbers")
+
+
 def test_keys_survive_a_rebuild_from_scratch_and_the_key_is_required(warehouse, tmp_path):
     keyed = {
         "dim_worker": "select worker_key, nik_hash from marts.dim_worker",
