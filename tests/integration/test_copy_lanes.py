@@ -281,3 +281,22 @@ def test_umkm_row_count_disagreeing_with_its_control_file_fails(
     spec = SOURCES["umkm_penerima"]
     with pytest.raises(DeliveryError, match=r"the CSV has 1 data rows but .*\.ok says rows=2"):
         load_delivery(conn, spec, _new_batch(conn, spec.name), path, LOADED_AT)
+
+
+def test_a_truncated_gzip_fails_as_the_parser_says(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    """Cut off midway: the lane gives up inside its COPY, the parser names the damage."""
+    rows = [
+        KEMENKOP_ROW.format(n=f"{n:04}", coop="KOPERASI TANI", name="SITI") for n in range(3000)
+    ]
+    path = _kemenkop(tmp_path, [KEMENKOP_HEADER, *rows])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    spec = SOURCES["kemenkop_anggota"]
+    with pytest.raises(DeliveryError) as expected:
+        list(PARSERS[spec.name](path))
+    with pytest.raises(DeliveryError) as raised:
+        load_delivery(conn, spec, _new_batch(conn, spec.name), path, LOADED_AT)
+    assert str(raised.value) == str(expected.value)
+    assert "gzip stream is corrupt or truncated" in str(raised.value)

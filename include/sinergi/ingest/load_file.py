@@ -43,6 +43,9 @@ def load_delivery(
     ``received == loaded + unreadable``, a ``DeliveryError`` for a file that cannot be read as
     a whole; the caller commits, or rolls back on an error.
     """
+    if loaded_at.tzinfo is None:
+        # A naive time would be read in the session's time zone: ambiguous lineage.
+        raise ValueError("load_delivery: loaded_at must be timezone-aware (datetime.now(UTC))")
     lane = _lane_for(source)
     if lane is not None:
         # UMKM's control file first, as its parser does: the CSV must be the one it describes.
