@@ -201,6 +201,8 @@ def pause(*args, **kwargs):
     time.sleep(600)
 
 if where == "load":
+    # the pause comes after `after_rows` rows went to COPY, by the parser's path or the COPY
+    # lane's (in small chunks, so that earlier chunks are through COPY)
     parse_rows = parse.PARSERS[spec.name]
     def slow_parser(path):
         for number, row in enumerate(parse_rows(path)):
@@ -208,6 +210,17 @@ if where == "load":
                 pause()
             yield row
     parse.PARSERS[spec.name] = slow_parser
+    from sinergi.ingest import copy_csv
+    lane_chunks = copy_csv.read_chunks
+    copy_csv.CHUNK_BYTES = 4096
+    def slow_chunks(stream):
+        lines = 0
+        for chunk in lane_chunks(stream):
+            lines += chunk.count(b"\\n")
+            if lines > after_rows:
+                pause()
+            yield chunk
+    copy_csv.read_chunks = slow_chunks
 else:  # validation ran (rows moved to quarantine, results stored), no verdict given yet
     batches.finish_batch = pause
 
@@ -313,6 +326,7 @@ def test_postgres_stopped_mid_load_then_started_and_rerun_equals_a_clean_run(
     own_postgres, clean_run, tmp_path, monkeypatch
 ) -> None:
     from sinergi import parse
+    from sinergi.ingest import copy_csv
 
     url = own_postgres.url("postgres")
     monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
@@ -322,6 +336,7 @@ def test_postgres_stopped_mid_load_then_started_and_rerun_equals_a_clean_run(
     assert run_night(UMKM, url).error is None
 
     parse_rows = parse.PARSERS[KEMENKOP.name]
+    lane_chunks = copy_csv.read_chunks
 
     def parser_that_stops_the_database(path: Path):
         for number, row in enumerate(parse_rows(path)):
@@ -329,10 +344,21 @@ def test_postgres_stopped_mid_load_then_started_and_rerun_equals_a_clean_run(
                 assert own_postgres.stop()  # fast shutdown: the COPY's session is cut
             yield row
 
+    def lane_that_stops_the_database(stream):  # the COPY lane's path, in small chunks
+        lines = 0
+        for chunk in lane_chunks(stream):
+            lines += chunk.count(b"\n")
+            if lines > KILL_AFTER_ROWS and own_postgres.is_running():
+                assert own_postgres.stop()
+            yield chunk
+
     monkeypatch.setitem(parse.PARSERS, KEMENKOP.name, parser_that_stops_the_database)
+    monkeypatch.setattr(copy_csv, "read_chunks", lane_that_stops_the_database)
+    monkeypatch.setattr(copy_csv, "CHUNK_BYTES", 4096)
     with pytest.raises(psycopg.OperationalError):
         run_night(KEMENKOP, url)  # the task fails; Airflow retries it
     monkeypatch.setitem(parse.PARSERS, KEMENKOP.name, parse_rows)
+    monkeypatch.setattr(copy_csv, "read_chunks", lane_chunks)
 
     with pytest.raises(psycopg.OperationalError):
         run_night(KEMENKOP, url)  # while the database is down, retries fail too
