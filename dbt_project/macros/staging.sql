@@ -74,12 +74,76 @@
             "delete from {{ this }} where batch_id not in (select batch_id from "
                 ~ "{{ source('dq', 'batch') }} as accepted where "
                 ~ "{{ batch_is_accepted('accepted', '" ~ source_name ~ "') }})",
-            "delete from {{ staged_batch_relation() }}",
-            "insert into {{ staged_batch_relation() }} (batch_id) "
-                ~ "select batch_id from {{ source('dq', 'batch') }} as accepted"
-                ~ " where {{ batch_is_accepted('accepted', '" ~ source_name ~ "') }}",
-        ],
+        ] + record_staged_batches(source_name),
     ) }}
+{%- endmacro %}
+
+{#- Post-hooks of an incremental staging model: note the batches it has now staged (every
+    accepted batch of its source), for the next build to know what is new. -#}
+{% macro record_staged_batches(source_name) -%}
+    {{ return([
+        "delete from {{ staged_batch_relation() }}",
+        "insert into {{ staged_batch_relation() }} (batch_id) "
+            ~ "select batch_id from {{ source('dq', 'batch') }} as accepted"
+            ~ " where {{ batch_is_accepted('accepted', '" ~ source_name ~ "') }}",
+    ]) }}
+{%- endmacro %}
+
+{#- Config of a staging model of a full-snapshot source built incrementally: a night folds its
+    new snapshot into the staged rows (`snapshot_fold_is_possible`, `not_yet_staged`) instead
+    of ranking every snapshot ever received. The model has one row per record with
+    `last_seen_date` and `is_deleted` (absent from the latest snapshot); members the new
+    snapshot does not list are not rewritten, so the post-hook sets their is_deleted from the
+    latest night staged. When the fold is not possible the pre-hook empties the table and the
+    model inserts every record again. -#}
+{% macro snapshot_staging_config(source_name, unique_key) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=unique_key,
+        on_schema_change='fail',
+        meta={'equals_full_build': true},
+        pre_hook=[
+            "{% if is_incremental() and not snapshot_fold_is_possible('" ~ source_name ~ "') %}"
+                ~ "delete from {{ this }}{% endif %}",
+        ],
+        post_hook=[
+            "update {{ this }} as member set is_deleted = member.last_seen_date < latest.night"
+                ~ " from (select max(last_seen_date) as night from {{ this }}) as latest"
+                ~ " where member.is_deleted is distinct from (member.last_seen_date < latest.night)",
+            "create table if not exists {{ staged_batch_relation() }} (batch_id bigint primary key)",
+        ] + record_staged_batches(source_name),
+    ) }}
+{%- endmacro %}
+
+{#- Whether an incremental snapshot model can fold tonight's snapshots into what it staged:
+    it has staged before (its `__staged_batch` table exists), and every snapshot it staged is
+    still accepted. A resend that replaced a staged night cannot be subtracted from the
+    first-seen, last-seen and count of its records: the model is then built again from every
+    accepted snapshot. Needs the database, so false when dbt only parses. -#}
+{% macro snapshot_fold_is_possible(source_name) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set staged = staged_batch_relation() -%}
+    {%- set exists = run_query("select to_regclass('" ~ staged ~ "') is not null") -%}
+    {%- if not exists.columns[0].values()[0] -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set withdrawn -%}
+        select count(*) from {{ staged }} as staged
+        where staged.batch_id not in (
+            select accepted.batch_id from {{ source('dq', 'batch') }} as accepted
+            where {{ batch_is_accepted('accepted', source_name) }}
+        )
+    {%- endset -%}
+    {{ return(run_query(withdrawn).columns[0].values()[0] == 0) }}
+{%- endmacro %}
+
+{#- After accepted_source_rows, in a snapshot model that folds: the rows of accepted batches
+    the model has not staged yet. -#}
+{% macro not_yet_staged(source_name) -%}
+    raw_rows._batch_id not in (select staged.batch_id from {{ staged_batch_relation() }} as staged)
 {%- endmacro %}
 
 {#- 1 for the latest version of each record, as a window expression over a staging `renamed`

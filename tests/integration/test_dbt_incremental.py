@@ -2,10 +2,12 @@
 
 The delta sources' staging models (KemenP2MI placements and programme participants, UMKM,
 Parekraf) are incremental: a night re-stages only the records its batches touched
-(`touched_since_last_build` in dbt_project/macros/staging.sql). Here a small world is ingested
-night by night with an incremental `dbt build` after each night, then UMKM's first delivery
-is replaced by a resend that lacks one record and changes another's name. After each step the
-staging tables must equal a `--full-refresh` build of the same raw data, row for row.
+(`touched_since_last_build` in dbt_project/macros/staging.sql). Kemenkop's snapshot model folds
+each night's new snapshot into what it staged (`snapshot_staging_config`). Here a small world is
+ingested night by night with an incremental `dbt build` after each night. Then UMKM's first
+delivery and Kemenkop's latest snapshot are replaced by resends that lack one record and change
+another's name (for Kemenkop the fold is then impossible and the model is rebuilt). After each
+step the staging tables must equal a `--full-refresh` build of the same raw data, row for row.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ INCREMENTAL_MODELS = {
     "stg_kp2mi__program_participants": "participant_id",
     "stg_umkm__beneficiaries": "beneficiary_id",
     "stg_parekraf__training_participants": "participant_id",
+    "stg_kemenkop__members": "member_record_id",
 }
 
 
@@ -69,21 +72,33 @@ def assert_equals_full_refresh(url: str, work: Path) -> dict[str, list[tuple]]:
     return full
 
 
-def resend_without_one_record(url: str) -> tuple[str, str]:
-    """Replace UMKM's first batch as the ingest does for a resend: a new current batch for the
-    same night, the old one no longer current and its raw rows deleted. The resend lacks one
-    record that only the old batch held and renames another. Returns (dropped id, renamed id)."""
+def resend_without_one_record(
+    url: str, source: str, record_id: str, name_column: str, *, newest: bool
+) -> tuple[str, str]:
+    """Replace a batch of ``source`` as the ingest does for a resend: a new current batch for
+    the same night, the old one no longer current and its raw rows deleted. The resend lacks
+    one record and renames another; ``record_id`` is the SQL of a record's id in raw. The
+    batch is the source's first (UMKM: the dropped record is in no other batch) or, with
+    ``newest``, its latest (a snapshot: the dropped record is left the registry).
+    Returns (dropped id, renamed id)."""
+    order = "DESC" if newest else "ASC"
     with psycopg.connect(url) as conn:
         (old_batch,) = conn.execute(
-            "SELECT batch_id FROM dq.batch WHERE source_system = 'umkm_penerima' "
-            "AND is_current ORDER BY logical_date LIMIT 1"
+            f"SELECT batch_id FROM dq.batch WHERE source_system = %s AND is_current "
+            f"ORDER BY logical_date {order} LIMIT 1",
+            (source,),
         ).fetchone()
-        only_here = conn.execute(
-            "SELECT id_penerima FROM raw.umkm_penerima GROUP BY id_penerima "
-            "HAVING bool_and(_batch_id = %s) ORDER BY 1 LIMIT 2",
-            (old_batch,),
+        # UMKM: records of the first batch that no other batch has; a snapshot: members that
+        # earlier snapshots list too (dropped from the latest, a member has left the registry)
+        elsewhere = (
+            "bool_or(_batch_id <> %(batch)s)" if newest else "bool_and(_batch_id = %(batch)s)"
+        )
+        picked = conn.execute(
+            f"SELECT {record_id} FROM raw.{source} GROUP BY 1 "
+            f"HAVING bool_or(_batch_id = %(batch)s) AND {elsewhere} ORDER BY 1 LIMIT 2",
+            {"batch": old_batch},
         ).fetchall()
-        dropped, renamed = only_here[0][0], only_here[1][0]
+        dropped, renamed = picked[0][0], picked[1][0]
         new_batch = conn.execute(
             "INSERT INTO dq.batch (source_system, logical_date, location, content_sha256, "
             "received_at, rows_received, rows_loaded, rows_quarantined, verdict, is_current) "
@@ -93,20 +108,60 @@ def resend_without_one_record(url: str) -> tuple[str, str]:
             (old_batch,),
         ).fetchone()[0]
         conn.execute(
-            "CREATE TEMP TABLE resent AS SELECT * FROM raw.umkm_penerima WHERE _batch_id = %s "
-            "AND id_penerima <> %s",
+            f"CREATE TEMP TABLE resent AS SELECT * FROM raw.{source} WHERE _batch_id = %s "
+            f"AND {record_id} <> %s",
             (old_batch, dropped),
         )
         conn.execute(
-            "UPDATE resent SET nama_penerima = nama_penerima || ' RESEND' WHERE id_penerima = %s",
+            f"UPDATE resent SET {name_column} = {name_column} || ' RESEND' WHERE {record_id} = %s",
             (renamed,),
         )
         conn.execute("UPDATE resent SET _batch_id = %s", (new_batch,))
-        conn.execute("INSERT INTO raw.umkm_penerima SELECT * FROM resent")
-        conn.execute("DELETE FROM raw.umkm_penerima WHERE _batch_id = %s", (old_batch,))
+        conn.execute(f"INSERT INTO raw.{source} SELECT * FROM resent")
+        conn.execute(f"DELETE FROM raw.{source} WHERE _batch_id = %s", (old_batch,))
         conn.execute("UPDATE dq.batch SET is_current = false WHERE batch_id = %s", (old_batch,))
         conn.execute("UPDATE dq.batch SET is_current = true WHERE batch_id = %s", (new_batch,))
     return dropped, renamed
+
+
+def next_snapshot_without_one_member(url: str) -> str:
+    """A Kemenkop snapshot for the night after the latest, listing every member of the latest
+    but one: that member has left the registry. Returns its id."""
+    member = "nomor_induk_koperasi || '#' || nomor_anggota"
+    with psycopg.connect(url) as conn:
+        (old_batch,) = conn.execute(
+            "SELECT batch_id FROM dq.batch WHERE source_system = 'kemenkop_anggota' "
+            "AND is_current ORDER BY logical_date DESC LIMIT 1"
+        ).fetchone()
+        (left,) = conn.execute(
+            f"SELECT min({member}) FROM raw.kemenkop_anggota WHERE _batch_id = %s", (old_batch,)
+        ).fetchone()
+        new_batch = conn.execute(
+            "INSERT INTO dq.batch (source_system, logical_date, location, content_sha256, "
+            "received_at, rows_received, rows_loaded, rows_quarantined, verdict, is_current) "
+            "SELECT source_system, logical_date + 1, location || '.next', repeat('e', 64), "
+            "received_at, rows_received - 1, rows_loaded - 1, rows_quarantined, verdict, true "
+            "FROM dq.batch WHERE batch_id = %s RETURNING batch_id",
+            (old_batch,),
+        ).fetchone()[0]
+        conn.execute(
+            f"CREATE TEMP TABLE next_night AS SELECT * FROM raw.kemenkop_anggota "
+            f"WHERE _batch_id = %s AND {member} <> %s",
+            (old_batch, left),
+        )
+        conn.execute("UPDATE next_night SET _batch_id = %s", (new_batch,))
+        conn.execute("INSERT INTO raw.kemenkop_anggota SELECT * FROM next_night")
+    return left
+
+
+def member_is_deleted(url: str, members: list[str]) -> dict[str, bool]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT member_record_id, is_deleted FROM staging.stg_kemenkop__members "
+            "WHERE member_record_id = ANY(%s)",
+            (members,),
+        ).fetchall()
+    return dict(rows)
 
 
 @pytest.fixture(scope="module")
@@ -139,12 +194,28 @@ def test_incremental_staging_equals_a_full_build_each_night_and_after_a_resend(
         dbt_build_staging(url, tmp_path)
         assert staging_contents(url) == before
 
-        dropped, renamed = resend_without_one_record(url)
+        # a member missing from the next snapshot: the fold marks it deleted (it is not in the
+        # snapshot, so only the post-hook rewrites its row)
+        left = next_snapshot_without_one_member(url)
+        dbt_build_staging(url, tmp_path)
+        assert_equals_full_refresh(url, tmp_path)
+        assert member_is_deleted(url, [left]) == {left: True}
+
+        dropped, renamed = resend_without_one_record(
+            url, "umkm_penerima", "id_penerima", "nama_penerima", newest=False
+        )
+        dropped_member, renamed_member = resend_without_one_record(
+            url, "kemenkop_anggota", "nomor_induk_koperasi || '#' || nomor_anggota",
+            "nama_anggota", newest=True,
+        )  # fmt: skip
         dbt_build_staging(url, tmp_path)
         full = assert_equals_full_refresh(url, tmp_path)
         ids = {key for key, _ in full["stg_umkm__beneficiaries"]}
         assert dropped not in ids and renamed in ids
         renamed_row = next(text for key, text in full["stg_umkm__beneficiaries"] if key == renamed)
         assert "RESEND" in renamed_row
+        assert "RESEND" in dict(full["stg_kemenkop__members"])[renamed_member]
+        gone = member_is_deleted(url, [dropped_member, renamed_member])
+        assert gone == {dropped_member: True, renamed_member: False}
     finally:
         _drop_database(postgres_admin_url, name)
