@@ -22,14 +22,7 @@
     raw_rows.{{ record_id }} in (
         select new_rows.{{ record_id }}
         from {{ source('raw', source_name) }} as new_rows
-        where new_rows._batch_id in (
-            select new_batches.batch_id
-            from {{ source('dq', 'batch') }} as new_batches
-            where {{ batch_is_accepted('new_batches', source_name) }}
-            except
-            select staged.batch_id
-            from {{ staged_batch_relation() }} as staged
-        )
+        where new_rows._batch_id in ({{ batches_not_yet_staged(source_name) }})
         union
         select {{ config.get('unique_key') }}
         from {{ this }}
@@ -141,9 +134,20 @@
 {%- endmacro %}
 
 {#- After accepted_source_rows, in a snapshot model that folds: the rows of accepted batches
-    the model has not staged yet. -#}
+    the model has not staged yet. Named as a positive list, so the raw table's index on
+    `_batch_id` reads tonight's snapshot and not every snapshot kept. -#}
 {% macro not_yet_staged(source_name) -%}
-    raw_rows._batch_id not in (select staged.batch_id from {{ staged_batch_relation() }} as staged)
+    raw_rows._batch_id in ({{ batches_not_yet_staged(source_name) }})
+{%- endmacro %}
+
+{#- The accepted batches of a source that the model has not staged yet (a query). -#}
+{% macro batches_not_yet_staged(source_name) -%}
+    select new_batches.batch_id
+    from {{ source('dq', 'batch') }} as new_batches
+    where {{ batch_is_accepted('new_batches', source_name) }}
+    except
+    select staged.batch_id
+    from {{ staged_batch_relation() }} as staged
 {%- endmacro %}
 
 {#- 1 for the latest version of each record, as a window expression over a staging `renamed`
