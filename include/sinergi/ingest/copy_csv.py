@@ -34,13 +34,12 @@ from psycopg import sql
 
 from sinergi.ingest.load import (
     QUARANTINE_FLUSH_ROWS,
-    REASON_UNREADABLE,
     LoadCounts,
     copy_quarantine,
-    quarantine_tuple,
+    unreadable_tuple,
 )
 from sinergi.ingest.schema import raw_columns, raw_table
-from sinergi.parse import RAW_LINE, DelimitedFormat, ParsedRow
+from sinergi.parse import DelimitedFormat, ParsedRow
 from sinergi.parse.csvfile import (
     BARE_LINE_BREAK,
     GZIP_ERRORS,
@@ -114,21 +113,7 @@ def _load(
             for chunk in chunks:
                 copy.write(rows.from_chunk(chunk, chunks))
         problems = rows.problems
-        copy_quarantine(
-            cur,
-            [
-                quarantine_tuple(
-                    batch_id,
-                    source,
-                    row.source_row_number,
-                    REASON_UNREADABLE,
-                    row.problem or "",
-                    {RAW_LINE: row.values.get(RAW_LINE)},
-                    loaded_at,
-                )
-                for row in problems
-            ],
-        )
+        copy_quarantine(cur, [unreadable_tuple(batch_id, source, r, loaded_at) for r in problems])
     log.info(
         "%s batch %s (COPY lane): %d rows received, %d loaded into raw, %d quarantined as "
         "unreadable",

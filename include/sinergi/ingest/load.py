@@ -133,17 +133,7 @@ def load_rows(
                 for row in row_iter:
                     received += 1
                     if row.problem is not None:
-                        pending.append(
-                            quarantine_tuple(
-                                batch_id,
-                                source,
-                                row.source_row_number,
-                                REASON_UNREADABLE,
-                                row.problem,
-                                {RAW_LINE: row.values.get(RAW_LINE)},
-                                loaded_at,
-                            )
-                        )
+                        pending.append(unreadable_tuple(batch_id, source, row, loaded_at))
                     else:
                         values = row.values
                         if len(values) != width:
@@ -208,6 +198,21 @@ def _storable(value: str | None) -> str | None:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def unreadable_tuple(
+    batch_id: int, source: SourceSpec, row: ParsedRow, quarantined_at: datetime
+) -> tuple[object, ...]:
+    """The quarantine row of a problem row (one the parser could not read as a record)."""
+    return _quarantine_tuple(
+        batch_id,
+        source,
+        row.source_row_number,
+        REASON_UNREADABLE,
+        row.problem or "",
+        {RAW_LINE: row.values.get(RAW_LINE)},
+        quarantined_at,
+    )
+
+
 def _unstorable_tuple(
     batch_id: int,
     source: SourceSpec,
@@ -234,12 +239,12 @@ def _unstorable_tuple(
         column: _storable(row.values.get(name))
         for column, name in zip(columns, expected, strict=True)
     }
-    return quarantine_tuple(
+    return _quarantine_tuple(
         batch_id, source, row.source_row_number, code, detail, raw_record, loaded_at
     )
 
 
-def quarantine_tuple(
+def _quarantine_tuple(
     batch_id: int,
     source: SourceSpec,
     source_row_number: int,

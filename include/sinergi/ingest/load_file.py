@@ -13,9 +13,7 @@ problem as it always has.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -46,14 +44,14 @@ def load_delivery(
     if loaded_at.tzinfo is None:
         # A naive time would be read in the session's time zone: ambiguous lineage.
         raise ValueError("load_delivery: loaded_at must be timezone-aware (datetime.now(UTC))")
-    lane = _lane_for(source)
-    if lane is not None:
+    fmt = DELIMITED_FORMATS.get(source.name)
+    if fmt is not None:
         # UMKM's control file first, as its parser does: the CSV must be the one it describes.
         expected_rows = check_umkm_complete(path) if source.name == UMKM else None
         clear_batch_rows(conn, source, batch_id)  # opens the transaction the savepoint is in
         try:
             with conn.transaction():
-                counts = lane(conn, source, batch_id, path, loaded_at)
+                counts = load_delimited(conn, source, batch_id, path, loaded_at, fmt)
         except NeedsParser as reason:
             log.info("%s batch %s: loading through the parser: %s", source.name, batch_id, reason)
         else:
@@ -61,10 +59,3 @@ def load_delivery(
                 check_umkm_row_count(path, counts.received, expected_rows)
             return counts
     return load_rows(conn, source, batch_id, PARSERS[source.name](path), loaded_at)
-
-
-def _lane_for(source: SourceSpec) -> Callable[..., LoadCounts] | None:
-    fmt = DELIMITED_FORMATS.get(source.name)
-    if fmt is not None:
-        return partial(load_delimited, fmt=fmt)
-    return None
